@@ -1,0 +1,25 @@
+"""lava_lite: neuromorphic applications as graphs of communicating Processes.
+
+Core API: Processes with ports and Vars, ProcessModels chosen per RunConfig, a compiler to an
+executable plan. Runtimes live in ``lava_lite.runtimes``, the process library in
+``lava_lite.proc_lib``.
+"""
+from lava_lite.errors import (CompileError, LavaLiteError, ProcessModelError, RunStateError,
+                              RunTimeoutError, WorkerDiedError)
+from lava_lite.model import (CPU, AsyncProtocol, InPortType, LoihiProcessModel, LoihiProtocol,
+                             NeuroCore, OutPortType, ProcessModel, Resource, VarType, implements,
+                             requires, tag)
+from lava_lite.ports import InPort, OutPort
+from lava_lite.process import Process
+from lava_lite.run_config import RunConfig, RunContinuous, RunSteps
+from lava_lite.var import Var
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CPU", "AsyncProtocol", "CompileError", "InPort", "InPortType", "LavaLiteError",
+    "LoihiProcessModel", "LoihiProtocol", "NeuroCore", "OutPort", "OutPortType", "Process",
+    "ProcessModel", "ProcessModelError", "Resource", "RunConfig", "RunContinuous", "RunStateError",
+    "RunSteps", "RunTimeoutError", "Var", "VarType", "WorkerDiedError", "implements", "requires",
+    "tag",
+]

@@ -1,0 +1,263 @@
+"""Compiler: from a graph of Processes and a RunConfig to an executable Plan.
+
+Walks the graph from any of its Processes, chooses one model per Process, checks types and
+values against what each model declares, resolves channels, orders the schedule, places
+Processes on workers and derives per-Process seeds.
+"""
+from __future__ import annotations
+
+import heapq
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from lava_lite.errors import CompileError
+from lava_lite.model import REGISTRY, InPortType, OutPortType, ProcessModel, VarType
+from lava_lite.plan import ChannelPlan, Plan, PortPlan, ProbePlan, ProcessPlan, VarPlan
+from lava_lite.ports import AbstractPort, InPort, OutPort
+from lava_lite.probing import ProbingProcess
+from lava_lite.process import Process
+from lava_lite.run_config import PER_PROCESS, RunConfig
+from lava_lite.var import Var
+
+# Below this much work (neurons + synapses) per worker, an extra worker costs more in IPC
+# than it saves in compute (measured: ~70 us/step of IPC vs ~2-14 us/step of small-network math).
+WORK_PER_EXTRA_WORKER = 200_000
+
+
+@dataclass
+class Compiled:
+    """The plan plus the maps from frontend objects to plan ids that a session needs."""
+    plan: Plan
+    process_ids: dict[Process, int]
+    probe_ids: dict[ProbingProcess, list[int]]
+    graph: list[Process]
+
+
+def collect_graph(start: Process) -> list[Process]:
+    """Every Process connected to ``start`` through ports or probes, in creation order."""
+    seen = {start}
+    frontier = [start]
+    while frontier:
+        process = frontier.pop()
+        neighbours = list(process._observers)
+        if isinstance(process, ProbingProcess):
+            neighbours += [member.process for member, _ in process._probe_requests]
+        for port in process.members_of(AbstractPort).values():
+            neighbours += [p.process for p in (*port.in_connections, *port.out_connections)]
+        for other in neighbours:
+            if other not in seen:
+                seen.add(other)
+                frontier.append(other)
+    return sorted(seen, key=lambda p: p._creation_index)
+
+
+def select_model(process: Process, run_cfg: RunConfig) -> tuple[type[ProcessModel], str]:
+    """The model for ``process`` and a sentence saying why it was chosen."""
+    exceptions = run_cfg.exception_proc_model_map
+    for key, reason in ((process, "exception_proc_model_map (this instance)"),
+                        (type(process), "exception_proc_model_map (its class)")):
+        if key in exceptions:
+            model = exceptions[key]
+            if not (isinstance(model, type) and issubclass(model, ProcessModel)):
+                raise CompileError(f"exception_proc_model_map maps {process.name} to "
+                                   f"{model!r}, which is not a ProcessModel class")
+            return model, reason
+    models = REGISTRY.models_for(type(process))
+    if not models:
+        raise CompileError(
+            f"Process '{process.name}' ({type(process).__name__}) has no registered "
+            f"ProcessModel; define one with @implements(proc={type(process).__name__}) and "
+            f"import its module before running")
+    if run_cfg.select_tag is None:
+        return models[0], "first registered model (no select_tag)"
+    for model in models:
+        if run_cfg.select_tag in model.tags:
+            return model, f"first registered model tagged '{run_cfg.select_tag}'"
+    available = sorted({t for m in models for t in m.tags})
+    raise CompileError(
+        f"Process '{process.name}' ({type(process).__name__}) has no model tagged "
+        f"'{run_cfg.select_tag}'; tags available: {available} "
+        f"(models: {[m.__name__ for m in models]})")
+
+
+def _var_plan(process: Process, var: Var, declared: VarType) -> VarPlan:
+    init = var.init
+    where = f"Process '{process.name}', Var '{var.name}'"
+    if np.issubdtype(declared.dtype, np.integer):
+        if not np.issubdtype(init.dtype, np.integer) and not np.issubdtype(init.dtype, np.bool_):
+            if init.size and not np.all(np.isfinite(init) & (np.round(init) == init)):
+                bad = init.flat[int(np.argmax(~(np.isfinite(init) & (np.round(init) == init))
+                                              .ravel()))]
+                raise CompileError(f"{where}: value {bad!r} is not an integer, but the model "
+                                   f"declares {declared.dtype} (a fixed-point model needs "
+                                   f"integer parameters; see lava_lite.fixed_point)")
+        bits = declared.precision or np.iinfo(declared.dtype).bits
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if np.issubdtype(
+            declared.dtype, np.signedinteger) else (0, (1 << bits) - 1)
+        if init.size and (init.min() < low or init.max() > high):
+            bad = init.min() if init.min() < low else init.max()
+            raise CompileError(f"{where}: value {bad} does not fit {bits}-bit "
+                               f"{declared.dtype}; allowed range [{low}, {high}]")
+    return VarPlan(name=var.name, shape=var.shape, dtype=declared.dtype.str,
+                   precision=declared.precision,
+                   init=np.ascontiguousarray(init.astype(declared.dtype)))
+
+
+def _check_declared(process: Process, model: type[ProcessModel]) -> dict:
+    declared = model.declared_types()
+    expected = {Var: VarType, InPort: InPortType, OutPort: OutPortType}
+    for name, member in process.members.items():
+        kind = next(t for t in expected if isinstance(member, t))
+        if name not in declared:
+            raise CompileError(f"model {model.__name__} of Process '{process.name}' does not "
+                               f"declare a type for {kind.__name__} '{name}'")
+        if not isinstance(declared[name], expected[kind]):
+            raise CompileError(f"model {model.__name__} declares '{name}' as "
+                               f"{type(declared[name]).__name__}, but on Process "
+                               f"'{process.name}' it is a {kind.__name__}")
+    extra = sorted(set(declared) - set(process.members))
+    if extra:
+        raise CompileError(f"model {model.__name__} declares {extra}, which Process "
+                           f"'{process.name}' ({type(process).__name__}) does not have")
+    return declared
+
+
+def _leaf_destinations(port: AbstractPort) -> list[InPort]:
+    """InPorts of model-backed Processes that data sent on ``port`` reaches."""
+    found = []
+    for nxt in port.out_connections:
+        if isinstance(nxt, InPort) and not nxt.out_connections:
+            found.append(nxt)
+        else:
+            found += _leaf_destinations(nxt)
+    return found
+
+
+def _check_params(process: Process) -> None:
+    try:
+        json.dumps(process.proc_params)
+    except TypeError as exc:
+        raise CompileError(f"Process '{process.name}': proc_params must be JSON data "
+                           f"(numbers, strings, lists, dicts): {exc}") from None
+
+
+def _schedule(ids: list[int], channels: list[ChannelPlan], names: dict[int, str]) -> list[int]:
+    """Topological order over undelayed channels, ties broken by id; refuses zero-delay loops."""
+    successors: dict[int, set[int]] = {i: set() for i in ids}
+    indegree = dict.fromkeys(ids, 0)
+    for c in channels:
+        if not c.delayed and c.dst not in successors[c.src]:
+            successors[c.src].add(c.dst)
+            indegree[c.dst] += 1
+    ready = [i for i in ids if indegree[i] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for nxt in successors[node]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, nxt)
+    if len(order) < len(ids):
+        stuck = sorted(names[i] for i in ids if indegree[i] > 0)
+        raise CompileError(
+            f"the graph has a loop with no delayed connection among {stuck}: each step, "
+            f"every Process in it would wait for another. Put a Dense, Sparse or delay "
+            f"in the loop")
+    return order
+
+
+def _place(order: list[int], costs: dict[int, float], workers) -> tuple[dict[int, int], int]:
+    """Worker of each Process: contiguous, cost-balanced chunks of the schedule."""
+    if workers == 0:
+        return dict.fromkeys(order, 0), 0
+    if workers == PER_PROCESS:
+        return {pid: k for k, pid in enumerate(order)}, len(order)
+    if workers is None:
+        useful = int(sum(costs.values()) // WORK_PER_EXTRA_WORKER)
+        workers = max(1, min(useful, os.cpu_count() or 1))
+    workers = min(workers, len(order))
+    total = sum(costs[p] for p in order)
+    placement, worker, done = {}, 0, 0.0
+    for k, pid in enumerate(order):
+        remaining_procs = len(order) - k
+        remaining_workers = workers - worker
+        if worker < workers - 1 and (done >= total * (worker + 1) / workers
+                                     or remaining_procs <= remaining_workers - 1):
+            worker += 1
+        placement[pid] = worker
+        done += costs[pid]
+    return placement, workers
+
+
+def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
+    graph = collect_graph(start)
+    leaves = [p for p in graph if not isinstance(p, ProbingProcess)]
+    if not leaves:
+        raise CompileError(f"'{start.name}' is not connected to any Process with a model")
+    ids = {p: k for k, p in enumerate(leaves)}
+    names = {k: p.name for p, k in ids.items()}
+    duplicates = {n for n in names.values() if list(names.values()).count(n) > 1}
+    if duplicates:
+        raise CompileError(f"two Processes in one graph share the name(s) {sorted(duplicates)}")
+
+    chosen, declared = {}, {}
+    for process in leaves:
+        chosen[process] = select_model(process, run_cfg)
+        declared[process] = _check_declared(process, chosen[process][0])
+        _check_params(process)
+
+    channels = []
+    for process in leaves:
+        for port in process.members_of(OutPort).values():
+            port_type = declared[process][port.name]
+            for dst in _leaf_destinations(port):
+                channels.append((ids[process], port.name, ids[dst.process], dst.name,
+                                 port.shape, port_type))
+    channels.sort(key=lambda c: (c[0], list(leaves[c[0]].members).index(c[1]), c[2],
+                                 list(leaves[c[2]].members).index(c[3])))
+    channel_plans = [ChannelPlan(id=k, src=s, src_port=sp, dst=d, dst_port=dp, shape=shape,
+                                 dtype=ptype.dtype.str, delayed=ptype.delayed)
+                     for k, (s, sp, d, dp, shape, ptype) in enumerate(channels)]
+
+    order = _schedule(list(ids.values()), channel_plans, names)
+    costs = {ids[p]: 1.0 + sum(v.size for v in p.members_of(Var).values()) for p in leaves}
+    placement, num_workers = _place(order, costs, run_cfg.workers)
+
+    probe_ids: dict[ProbingProcess, list[int]] = {}
+    probes: dict[int, list[ProbePlan]] = {}
+    for observer in (p for p in graph if isinstance(p, ProbingProcess)):
+        for member, num_steps in observer._probe_requests:
+            probe = ProbePlan(id=sum(map(len, probes.values())), monitor=observer.name,
+                              target=member.name, num_steps=num_steps,
+                              kind="var" if isinstance(member, Var) else "out_port")
+            probes.setdefault(ids[member.process], []).append(probe)
+            probe_ids.setdefault(observer, []).append(probe.id)
+
+    seeds = np.random.SeedSequence(run_cfg.seed).spawn(len(leaves))
+    process_plans = []
+    for process in leaves:
+        model, reason = chosen[process]
+        types = declared[process]
+        pid = ids[process]
+        process_plans.append(ProcessPlan(
+            id=pid, name=process.name,
+            process_class=f"{type(process).__module__}:{type(process).__qualname__}",
+            model=model.import_path(), model_choice=reason, params=process.proc_params,
+            vars=tuple(_var_plan(process, v, types[n]) for n, v in process.members_of(Var).items()),
+            ports=tuple(PortPlan(name=n, direction="in" if isinstance(port, InPort) else "out",
+                                 shape=port.shape, dtype=types[n].dtype.str,
+                                 delayed=getattr(types[n], "delayed", False))
+                        for n, port in process.members_of(AbstractPort).items()),
+            probes=tuple(probes.get(pid, ())), worker=placement[pid],
+            seed=int(seeds[pid].generate_state(1)[0]), cost=costs[pid]))
+
+    plan = Plan(processes=tuple(process_plans), channels=tuple(channel_plans),
+                schedule=tuple(order), num_workers=num_workers,
+                runtime="in_process" if num_workers == 0 else "multiprocess",
+                root_seed=run_cfg.seed)
+    return Compiled(plan=plan, process_ids=ids, probe_ids=probe_ids, graph=graph)

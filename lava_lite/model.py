@@ -1,0 +1,219 @@
+"""ProcessModels: *how* a Process runs. Declared types, lock-step phases and the model registry.
+
+A model class declares, for each port and Var of its Process, the type it uses at run time::
+
+    @implements(proc=LIF, protocol=LoihiProtocol)
+    @requires(CPU)
+    @tag("floating_pt")
+    class PyLifFloat(LoihiProcessModel):
+        a_in = InPortType(np.float64)
+        s_out = OutPortType(np.float64)
+        u = VarType(np.float64)
+        ...
+        def run_spk(self): ...
+
+``@implements`` registers the class under its Process class as soon as the module (or notebook
+cell) defining it runs; the compiler then chooses among the registered models.
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+
+# -- declared types ----------------------------------------------------------------------
+class _DeclaredType:
+    def __init__(self, dtype, precision: int | None = None):
+        self.dtype = np.dtype(dtype)
+        if precision is not None and (not isinstance(precision, int) or precision <= 0):
+            raise ValueError(f"precision must be a positive number of bits, got {precision!r}")
+        self.precision = precision
+
+    def __repr__(self) -> str:
+        bits = f", precision={self.precision}" if self.precision else ""
+        return f"{type(self).__name__}({self.dtype}{bits})"
+
+
+class VarType(_DeclaredType):
+    """dtype (and bit precision, for fixed point) of a Var as the model holds it."""
+
+
+class InPortType(_DeclaredType):
+    """dtype of the data an InPort hands to the model."""
+
+
+class OutPortType(_DeclaredType):
+    """dtype of an OutPort's data. ``delayed=True``: what is sent at step t arrives at t+1.
+
+    Delayed ports (Dense, Sparse, delays) are what make recurrent loops computable, and they
+    let workers on either side of them run in parallel.
+    """
+
+    def __init__(self, dtype, precision: int | None = None, delayed: bool = False):
+        super().__init__(dtype, precision)
+        self.delayed = bool(delayed)
+
+
+# -- resources, protocols ----------------------------------------------------------------
+class Resource:
+    """Something a model needs to run on (``@requires``)."""
+
+
+class CPU(Resource):
+    """A general purpose CPU core."""
+
+
+class NeuroCore(Resource):
+    """A neuromorphic core on a chip."""
+
+
+class LoihiProtocol:
+    """Lock-step execution: spike phase each step, then optional management/learning phases."""
+
+
+class AsyncProtocol:
+    """Free-running execution: the model loops by itself."""
+
+
+# -- model bases -------------------------------------------------------------------------
+class ProcessModel:
+    """Base of every model. The runtime sets Vars (ndarrays), ports, ``proc_params`` and
+    ``rng`` (a per-Process generator seeded from the run's root seed) before the first step."""
+
+    implements_process: type | None = None
+    implements_protocol: type | None = None
+    required_resources: tuple[type[Resource], ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def __init__(self, proc_params: dict | None = None):
+        self.proc_params = dict(proc_params or {})
+
+    @classmethod
+    def declared_types(cls) -> dict[str, _DeclaredType]:
+        """Declared port and Var types by member name, including inherited ones."""
+        found: dict[str, _DeclaredType] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, _DeclaredType):
+                    found[name] = value
+        return found
+
+    @classmethod
+    def import_path(cls) -> str:
+        return f"{cls.__module__}:{cls.__qualname__}"
+
+
+class LoihiProcessModel(ProcessModel):
+    """Lock-step model. ``time_step`` counts from 1. Each step: ``run_spk``; then, where the
+    guard is true, ``run_pre_mgmt``, ``run_lrn`` and ``run_post_mgmt`` in that order."""
+
+    time_step: int = 0
+
+    def run_spk(self) -> None:
+        """Spike phase: receive from InPorts, update state, send on OutPorts."""
+
+    def pre_guard(self) -> bool:
+        return False
+
+    def run_pre_mgmt(self) -> None:
+        """Management before learning; runs at steps where ``pre_guard()`` is true."""
+
+    def lrn_guard(self) -> bool:
+        return False
+
+    def run_lrn(self) -> None:
+        """Learning phase; runs at steps where ``lrn_guard()`` is true."""
+
+    def post_guard(self) -> bool:
+        return False
+
+    def run_post_mgmt(self) -> None:
+        """Management after learning; runs at steps where ``post_guard()`` is true."""
+
+
+# -- decorators --------------------------------------------------------------------------
+def implements(proc: type, protocol: type | None = LoihiProtocol):
+    """Declare (and register) the Process class a model implements."""
+    from lava_lite.process import Process
+
+    if not (isinstance(proc, type) and issubclass(proc, Process)):
+        raise TypeError(f"@implements(proc=...) needs a Process class, got {proc!r}")
+
+    def decorate(model_cls):
+        _check_model_class(model_cls, "implements")
+        model_cls.implements_process = proc
+        model_cls.implements_protocol = protocol
+        REGISTRY.register(model_cls)
+        return model_cls
+
+    return decorate
+
+
+def requires(*resources: type[Resource]):
+    """Declare the resources a model needs (CPU, NeuroCore)."""
+    for resource in resources:
+        if not (isinstance(resource, type) and issubclass(resource, Resource)):
+            raise TypeError(f"@requires takes Resource classes such as CPU, got {resource!r}")
+
+    def decorate(model_cls):
+        _check_model_class(model_cls, "requires")
+        model_cls.required_resources = tuple(resources)
+        return model_cls
+
+    return decorate
+
+
+def tag(*tags: str):
+    """Attach tags (``"floating_pt"``, ``"fixed_pt"``, your own) that RunConfig selects by."""
+    for value in tags:
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"@tag takes non-empty strings, got {value!r}")
+
+    def decorate(model_cls):
+        _check_model_class(model_cls, "tag")
+        model_cls.tags = tuple(dict.fromkeys((*model_cls.__dict__.get("tags", ()), *tags)))
+        return model_cls
+
+    return decorate
+
+
+def _check_model_class(model_cls, decorator: str) -> None:
+    if not (isinstance(model_cls, type) and issubclass(model_cls, ProcessModel)):
+        raise TypeError(f"@{decorator} decorates ProcessModel subclasses, got {model_cls!r}")
+
+
+# -- registry ----------------------------------------------------------------------------
+class ModelRegistry:
+    """Models by the Process class they implement, in registration order.
+
+    Registering a class with the same module and name again (a re-run notebook cell)
+    replaces the earlier one instead of adding a duplicate.
+    """
+
+    def __init__(self):
+        self._models: dict[type, list[type[ProcessModel]]] = {}
+
+    def register(self, model_cls: type[ProcessModel]) -> None:
+        models = self._models.setdefault(model_cls.implements_process, [])
+        path = model_cls.import_path()
+        models[:] = [m for m in models if m.import_path() != path]
+        models.append(model_cls)
+
+    def models_for(self, process_cls: type) -> list[type[ProcessModel]]:
+        return list(self._models.get(process_cls, ()))
+
+    def resolve(self, import_path: str) -> type[ProcessModel]:
+        """The model class named ``module:qualname``: registered or importable."""
+        for models in self._models.values():
+            for model in models:
+                if model.import_path() == import_path:
+                    return model
+        module_name, _, qualname = import_path.partition(":")
+        obj = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+
+REGISTRY = ModelRegistry()

@@ -1,0 +1,122 @@
+"""The executable plan: pure data that a runtime needs to run a graph.
+
+It names, for each leaf Process, its model (by import path), initial Var values, ports,
+the channels between ports, and the worker it is placed on. Arrays stay ndarrays in memory
+and become ``{dtype, shape, base64}`` only when the plan is written as JSON.
+"""
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
+
+
+def _array_from_json(value: Any) -> np.ndarray:
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, dict) and {"dtype", "shape", "base64"} <= value.keys():
+        raw = base64.b64decode(value["base64"])
+        return np.frombuffer(raw, dtype=np.dtype(value["dtype"])).reshape(value["shape"]).copy()
+    raise ValueError(f"expected an ndarray or {{dtype, shape, base64}}, got {type(value).__name__}")
+
+
+def _array_to_json(array: np.ndarray) -> dict:
+    contiguous = np.ascontiguousarray(array)
+    return {"dtype": contiguous.dtype.str, "shape": list(contiguous.shape),
+            "base64": base64.b64encode(contiguous.tobytes()).decode("ascii")}
+
+
+ArrayField = Annotated[
+    np.ndarray,
+    PlainValidator(_array_from_json),
+    PlainSerializer(_array_to_json, when_used="json"),
+    WithJsonSchema({"type": "object", "properties": {
+        "dtype": {"type": "string"}, "shape": {"type": "array"}, "base64": {"type": "string"}}}),
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class VarPlan(_Frozen):
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    precision: int | None = None
+    init: ArrayField
+
+
+class PortPlan(_Frozen):
+    name: str
+    direction: Literal["in", "out"]
+    shape: tuple[int, ...]
+    dtype: str
+    delayed: bool = False
+
+
+class ProbePlan(_Frozen):
+    """Record ``target`` (a Var, or the data an OutPort sends) for the first ``num_steps``."""
+    id: int
+    monitor: str
+    target: str
+    kind: Literal["var", "out_port"]
+    num_steps: int
+
+
+class ProcessPlan(_Frozen):
+    id: int
+    name: str
+    process_class: str
+    model: str
+    model_choice: str  # why this model was chosen
+    params: dict[str, Any]
+    vars: tuple[VarPlan, ...]
+    ports: tuple[PortPlan, ...]
+    probes: tuple[ProbePlan, ...] = ()
+    worker: int
+    seed: int
+    cost: float
+
+
+class ChannelPlan(_Frozen):
+    """One OutPort -> InPort edge. ``delayed``: data sent at step t is received at step t+1."""
+    id: int
+    src: int
+    src_port: str
+    dst: int
+    dst_port: str
+    shape: tuple[int, ...]
+    dtype: str
+    delayed: bool
+
+
+class Plan(_Frozen):
+    processes: tuple[ProcessPlan, ...]
+    channels: tuple[ChannelPlan, ...]
+    schedule: tuple[int, ...]  # process ids in an order that respects undelayed channels
+    num_workers: int  # 0: run in the user's process
+    runtime: str
+    root_seed: int
+
+    def process(self, process_id: int) -> ProcessPlan:
+        return self.processes[process_id]
+
+    def on_worker(self, worker: int) -> list[ProcessPlan]:
+        """Processes hosted by ``worker``, in schedule order."""
+        return [self.processes[i] for i in self.schedule if self.processes[i].worker == worker]
+
+    def summary(self) -> str:
+        """A readable table: each Process, its model, why it was chosen, and where it runs."""
+        lines = [f"plan: {len(self.processes)} processes, {len(self.channels)} channels, "
+                 f"runtime {self.runtime}, workers {self.num_workers}"]
+        for p in self.processes:
+            lines.append(f"  [{p.worker}] {p.name} ({p.process_class.rsplit(':', 1)[-1]}) -> "
+                         f"{p.model.rsplit(':', 1)[-1]}: {p.model_choice}")
+        for c in self.channels:
+            lag = " (delayed)" if c.delayed else ""
+            lines.append(f"  {self.processes[c.src].name}.{c.src_port} -> "
+                         f"{self.processes[c.dst].name}.{c.dst_port}{lag}")
+        return "\n".join(lines)

@@ -1,0 +1,17 @@
+"""Processes that only observe: they have no model and are compiled into probes on others."""
+from __future__ import annotations
+
+from lava_lite.process import Process
+
+
+class ProbingProcess(Process):
+    """Base of host-side observers (Monitor). Each probe records a Var or an OutPort inside
+    the worker that hosts the probed Process, and is read back in one message per worker."""
+
+    def __init__(self, *, name: str | None = None):
+        super().__init__(name=name)
+        self._probe_requests: list[tuple] = []  # (member, num_steps)
+
+    def _add_probe(self, member, num_steps: int) -> None:
+        self._probe_requests.append((member, num_steps))
+        member.process._observers.append(self)

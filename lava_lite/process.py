@@ -1,0 +1,120 @@
+"""Process: the user's unit of computation. It declares *what* (ports, Vars, parameters).
+
+A Process holds no simulation state: once running, its Vars read and write through the
+runtime session shared by every Process of the connected graph.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+
+from lava_lite.members import ProcessMember
+
+_process_ids = itertools.count()
+
+
+def _reject_unknown_keywords(init, cls):
+    """Wrap a Process ``__init__`` so an unknown keyword names the Process and the key."""
+    signature = inspect.signature(init)
+    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return init
+    accepted = [n for n, p in signature.parameters.items()
+                if n != "self" and p.kind is not p.VAR_POSITIONAL]
+
+    @functools.wraps(init)
+    def checked_init(self, *args, **kwargs):
+        unknown = sorted(k for k in kwargs if k not in signature.parameters)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unknown parameter{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}; accepted: {', '.join(accepted)}")
+        init(self, *args, **kwargs)
+
+    return checked_init
+
+
+class Process:
+    """Base class of all Processes. Subclasses declare ports and Vars as attributes.
+
+    ``run`` compiles the whole connected graph once and starts its runtime; later calls
+    continue from the live state. ``stop`` (or leaving a ``with`` block) ends every worker.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _reject_unknown_keywords(cls.__dict__["__init__"], cls)
+
+    def __init__(self, *, name: str | None = None):
+        object.__setattr__(self, "_members", {})
+        self._creation_index = next(_process_ids)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"{type(self).__name__}: name must be a non-empty string, "
+                            f"got {name!r}")
+        self.name = name or f"{type(self).__name__}_{self._creation_index}"
+        self.proc_params: dict = {}
+        self._observers: list[Process] = []  # probing Processes watching this one
+        self._session = None
+
+    def __setattr__(self, key, value):
+        if isinstance(value, ProcessMember):
+            members = self.__dict__.get("_members")
+            if members is None:
+                raise RuntimeError(f"{type(self).__name__}: call super().__init__() before "
+                                   f"declaring ports and Vars")
+            if value.process is not None and value.process is not self:
+                raise ValueError(f"{value.qualified_name} already belongs to another Process")
+            value.name, value.process = key, self
+            members[key] = value
+        object.__setattr__(self, key, value)
+
+    # -- introspection ---------------------------------------------------------------------
+    @property
+    def members(self) -> dict[str, ProcessMember]:
+        """Ports and Vars by attribute name, in declaration order."""
+        return dict(self._members)
+
+    def members_of(self, kind: type) -> dict[str, ProcessMember]:
+        return {n: m for n, m in self._members.items() if isinstance(m, kind)}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} '{self.name}'>"
+
+    # -- execution -------------------------------------------------------------------------
+    def run(self, condition=None, run_cfg=None) -> None:
+        """Run the graph this Process belongs to; see RunSteps and RunContinuous."""
+        from lava_lite.session import Session  # local: sessions need the compiler
+
+        if condition is None:
+            raise TypeError(f"{self.name}.run needs a condition, e.g. RunSteps(num_steps=10)")
+        session = self._session
+        if session is None:
+            session = Session.create(self, run_cfg)
+        elif run_cfg is not None and run_cfg is not session.run_cfg:
+            session.check_same_config(run_cfg)
+        session.run(condition)
+
+    def wait(self) -> None:
+        """Block until a non-blocking run ends."""
+        if self._session is not None:
+            self._session.wait()
+
+    def pause(self) -> None:
+        """Pause a running graph at a step every worker reaches; ``run`` continues it."""
+        if self._session is not None:
+            self._session.pause()
+
+    def stop(self) -> None:
+        """End the run and every worker. Vars keep their final values for ``get``."""
+        if self._session is not None:
+            self._session.stop()
+
+    def _active_runtime(self):
+        return None if self._session is None else self._session.live_runtime()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

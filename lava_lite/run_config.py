@@ -1,0 +1,86 @@
+"""Run conditions (how long) and RunConfig (which models, how placed)."""
+from __future__ import annotations
+
+import numbers
+
+
+class RunCondition:
+    """How long a run lasts; ``blocking=False`` returns at once (then wait/pause/stop)."""
+
+    def __init__(self, blocking: bool = True):
+        if not isinstance(blocking, bool):
+            raise TypeError(f"{type(self).__name__}: blocking must be True or False, "
+                            f"got {blocking!r}")
+        self.blocking = blocking
+
+
+class RunSteps(RunCondition):
+    """Run ``num_steps`` more time steps."""
+
+    def __init__(self, num_steps: int, blocking: bool = True):
+        super().__init__(blocking)
+        if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral):
+            raise TypeError(f"RunSteps: num_steps must be an int, got {num_steps!r}")
+        if num_steps <= 0:
+            raise ValueError(f"RunSteps: num_steps must be at least 1, got {num_steps}")
+        self.num_steps = int(num_steps)
+
+    def __repr__(self) -> str:
+        return f"RunSteps(num_steps={self.num_steps}, blocking={self.blocking})"
+
+
+class RunContinuous(RunCondition):
+    """Run until ``pause()`` or ``stop()``; never blocks the caller."""
+
+    def __init__(self):
+        super().__init__(blocking=False)
+
+    def __repr__(self) -> str:
+        return "RunContinuous()"
+
+
+PER_PROCESS = "per_process"
+
+
+class RunConfig:
+    """Chooses one model per Process and places Processes on workers.
+
+    Model choice, in order: ``exception_proc_model_map`` (keyed by Process class or instance),
+    then the first registered model carrying ``select_tag``, then the first registered model.
+
+    ``workers``: ``None`` lets the runtime choose, ``N`` packs Processes into N worker OS
+    processes, ``"per_process"`` gives each its own, ``0`` runs everything in this process
+    (no ZeroMQ; for debugging and notebooks).
+
+    ``seed`` is the root of every per-Process random generator: same seed, same results,
+    whatever the placement.
+    """
+
+    def __init__(self, select_tag: str | None = None, exception_proc_model_map: dict | None = None,
+                 select_sub_proc_model: bool = False, workers: int | str | None = None,
+                 seed: int = 0, timeout: float | None = None):
+        if select_tag is not None and not isinstance(select_tag, str):
+            raise TypeError(f"RunConfig: select_tag must be a string, got {select_tag!r}")
+        if exception_proc_model_map is not None and not isinstance(exception_proc_model_map, dict):
+            raise TypeError("RunConfig: exception_proc_model_map must be a dict "
+                            "{Process class or instance: ProcessModel class}")
+        if workers is not None and workers != PER_PROCESS and (
+                isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
+                or workers < 0):
+            raise ValueError(f"RunConfig: workers must be None, a count >= 0 or "
+                             f"'{PER_PROCESS}', got {workers!r}")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"RunConfig: seed must be a non-negative int, got {seed!r}")
+        if timeout is not None and not (isinstance(timeout, numbers.Real) and timeout > 0):
+            raise ValueError(f"RunConfig: timeout must be a positive number of seconds, "
+                             f"got {timeout!r}")
+        self.select_tag = select_tag
+        self.exception_proc_model_map = dict(exception_proc_model_map or {})
+        self.select_sub_proc_model = bool(select_sub_proc_model)
+        self.workers = workers
+        self.seed = int(seed)
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return (f"RunConfig(select_tag={self.select_tag!r}, workers={self.workers!r}, "
+                f"seed={self.seed})")

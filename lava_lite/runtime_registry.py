@@ -1,0 +1,29 @@
+"""Where runtimes are found by name. Adding a backend adds a module that registers itself.
+
+A runtime is constructed with a Plan and offers: ``start()``, ``run(num_steps | None)``
+(returns at once), ``wait()``, ``pause()``, ``stop()``, ``get_var(pid, name)``,
+``set_var(pid, name, array)``, ``probe_data()`` and ``current_step``. It raises
+lava_lite errors (ProcessModelError, WorkerDiedError, ...) from ``wait``/``pause``.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+_FACTORIES: dict[str, Callable] = {}
+_PROVIDERS = ("lava_lite.runtimes",)
+
+
+def register_runtime(name: str, factory: Callable) -> None:
+    _FACTORIES[name] = factory
+
+
+def create_runtime(name: str, plan):
+    if name not in _FACTORIES:
+        for module in _PROVIDERS:
+            importlib.import_module(module)
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise LookupError(f"no runtime named '{name}'; known: {sorted(_FACTORIES)}") from None
+    return factory(plan)

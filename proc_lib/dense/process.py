@@ -1,0 +1,37 @@
+"""Dense all-to-all synapses."""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_lite import InPort, OutPort, Process, Var
+
+
+class Dense(Process):
+    """Weighted connections from ``s_in`` (n_in,) to ``a_out`` (n_out,), weights (n_out, n_in).
+
+    Delivers at step t+1 what it received at step t, which is what lets recurrent loops run.
+    ``num_message_bits = 0``: binary spikes (sum of the columns of the active inputs); more:
+    graded input (``weights @ s_in``). Fixed point: weights are 8-bit mantissas keeping
+    ``num_weight_bits`` bits, and the sum is shifted by ``weight_exp``.
+    """
+
+    def __init__(self, *, weights, weight_exp: int = 0, num_weight_bits: int = 8,
+                 num_message_bits: int = 0, name: str | None = None):
+        super().__init__(name=name)
+        weights = np.asarray(weights)
+        if weights.ndim != 2:
+            raise ValueError(f"{self.name}: weights must be 2-D (n_out, n_in), "
+                             f"got shape {weights.shape}")
+        for key, value in (("weight_exp", weight_exp), ("num_weight_bits", num_weight_bits),
+                           ("num_message_bits", num_message_bits)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{self.name}: {key} must be an int, got {value!r}")
+        if not 0 <= num_message_bits <= 32:
+            raise ValueError(f"{self.name}: num_message_bits must be in [0, 32], "
+                             f"got {num_message_bits}")
+        n_out, n_in = weights.shape
+        self.s_in = InPort((n_in,))
+        self.a_out = OutPort((n_out,))
+        self.weights = Var((n_out, n_in), init=weights)
+        self.proc_params.update(weight_exp=int(weight_exp), num_weight_bits=int(num_weight_bits),
+                                num_message_bits=int(num_message_bits))

@@ -1,0 +1,27 @@
+"""Leaky integrate-and-fire neurons with current-based synapses (CUBA LIF)."""
+from __future__ import annotations
+
+from lava_lite import InPort, OutPort, Process, Var
+
+
+class LIF(Process):
+    """CUBA LIF population.
+
+    Each step: ``u = u * (1 - du) + a_in``; ``v = v * (1 - dv) + u + bias``; a neuron spikes
+    where ``v > vth`` and its ``v`` is reset to 0 (``u`` is not). In fixed point (Loihi units)
+    ``du``/``dv`` are 12-bit decay constants, ``vth`` is shifted left by 6 and the bias is
+    ``bias_mant << bias_exp``; see ``lava_lite.fixed_point``.
+    """
+
+    def __init__(self, *, shape, u=0, v=0, du=0, dv=0, bias_mant=0, bias_exp=0, vth=10,
+                 name: str | None = None):
+        super().__init__(name=name)
+        self.a_in = InPort(shape)
+        self.s_out = OutPort(shape)
+        self.u = Var(shape, init=u)
+        self.v = Var(shape, init=v)
+        self.du = Var((1,), init=du)
+        self.dv = Var((1,), init=dv)
+        self.vth = Var((1,), init=vth)
+        self.bias_mant = Var(shape, init=bias_mant)
+        self.bias_exp = Var(shape, init=bias_exp)

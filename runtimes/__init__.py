@@ -1,0 +1,2 @@
+"""Runtimes: how a compiled plan runs. Importing this package registers every built-in one."""
+from lava_lite.runtimes import in_process, multiprocess  # noqa: F401  (registration)

@@ -1,0 +1,198 @@
+"""Executor: runs the lock-step schedule of the Processes hosted in one place.
+
+The same engine serves the in-process runtime (every Process hosted, no transport) and each
+worker of the multiprocess runtime (a transport carries the channels that leave the worker).
+Within a step, hosted models run in schedule order; each gets all its inputs for the step
+before its spike phase, so a model never blocks half-way through its own code.
+"""
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+from lava_lite.errors import ProcessModelError
+from lava_lite.model import REGISTRY, LoihiProcessModel
+from lava_lite.plan import Plan, ProcessPlan
+
+PHASES = (("pre_guard", "run_pre_mgmt"), ("lrn_guard", "run_lrn"),
+          ("post_guard", "run_post_mgmt"))
+
+
+class RuntimeInPort:
+    """What a model's InPort is at run time: ``recv()`` returns this step's (summed) input.
+
+    Received arrays are read-only (they may be shared with other receivers): copy before
+    modifying them.
+    """
+
+    __slots__ = ("name", "shape", "dtype", "_data")
+
+    def __init__(self, name: str, shape: tuple, dtype: np.dtype):
+        self.name, self.shape, self.dtype = name, shape, dtype
+        self._data = _read_only(np.zeros(shape, dtype))
+
+    def recv(self) -> np.ndarray:
+        return self._data
+
+    def peek(self) -> np.ndarray:
+        return self._data
+
+
+class RuntimeOutPort:
+    """What a model's OutPort is at run time: ``send(data)`` once per step."""
+
+    __slots__ = ("name", "shape", "dtype", "owner", "pending")
+
+    def __init__(self, name: str, shape: tuple, dtype: np.dtype, owner: str):
+        self.name, self.shape, self.dtype, self.owner = name, shape, dtype, owner
+        self.pending = None
+
+    def send(self, data) -> None:
+        array = np.asarray(data)
+        if array.shape != self.shape:
+            raise ValueError(f"{self.owner}.{self.name}: sent data of shape {array.shape}, "
+                             f"but the port's shape is {self.shape}")
+        self.pending = _read_only(array.astype(self.dtype, copy=True))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+class HostedProcess:
+    """One model instance with its runtime ports, channel wiring and probe buffers."""
+
+    def __init__(self, spec: ProcessPlan, plan: Plan, hosted_ids: set[int]):
+        self.spec = spec
+        self.model_name = spec.model.rsplit(":", 1)[-1]
+        try:
+            self.model = REGISTRY.resolve(spec.model)(spec.params)
+        except Exception:
+            raise ProcessModelError(spec.name, self.model_name, "model construction", 0,
+                                    traceback.format_exc()) from None
+        self.model.rng = np.random.default_rng(spec.seed)
+        self.var_dtypes = {}
+        for var in spec.vars:
+            setattr(self.model, var.name, var.init.copy())
+            self.var_dtypes[var.name] = np.dtype(var.dtype)
+        self.inputs: list[tuple[RuntimeInPort, list[int]]] = []
+        self.outputs: list[tuple[RuntimeOutPort, bool, list[int], list[int]]] = []
+        for port in spec.ports:
+            dtype = np.dtype(port.dtype)
+            if port.direction == "in":
+                runtime_port = RuntimeInPort(port.name, port.shape, dtype)
+                channels = [c.id for c in plan.channels
+                            if c.dst == spec.id and c.dst_port == port.name]
+                self.inputs.append((runtime_port, channels))
+            else:
+                runtime_port = RuntimeOutPort(port.name, port.shape, dtype, spec.name)
+                out = [c for c in plan.channels if c.src == spec.id and c.src_port == port.name]
+                self.outputs.append((runtime_port, port.delayed,
+                                     [c.id for c in out if c.dst in hosted_ids],
+                                     [c.id for c in out if c.dst not in hosted_ids]))
+            setattr(self.model, port.name, runtime_port)
+        self.probe_buffers: dict[int, np.ndarray] = {}
+        self.var_probes: list[tuple[int, str, int]] = []
+        self.port_probes: dict[str, list[tuple[int, int]]] = {}
+        for probe in spec.probes:
+            member = next(m for m in (*spec.vars, *spec.ports) if m.name == probe.target)
+            self.probe_buffers[probe.id] = np.zeros((probe.num_steps, *member.shape),
+                                                    np.dtype(member.dtype))
+            if probe.kind == "var":
+                self.var_probes.append((probe.id, probe.target, probe.num_steps))
+            else:
+                self.port_probes.setdefault(probe.target, []).append((probe.id, probe.num_steps))
+
+    def call(self, phase: str, time_step: int):
+        try:
+            return getattr(self.model, phase)()
+        except Exception:
+            raise ProcessModelError(self.spec.name, self.model_name, phase, time_step,
+                                    traceback.format_exc()) from None
+
+    def get_var(self, name: str) -> np.ndarray:
+        return np.array(getattr(self.model, name), dtype=self.var_dtypes[name])
+
+    def set_var(self, name: str, value: np.ndarray) -> None:
+        current = getattr(self.model, name)
+        if np.shape(current) != value.shape:
+            raise ValueError(f"{self.spec.name}.{name}: value of shape {value.shape} does not "
+                             f"fit shape {np.shape(current)}")
+        setattr(self.model, name, np.array(value, dtype=self.var_dtypes[name]))
+
+
+class Executor:
+    """Runs steps for the hosted Processes. ``transport`` carries channels leaving this place:
+    ``send(channel, step, array)`` and ``receive(channel, step)``, which blocks until the
+    message arrives (storing any other message it reads into ``inbox``)."""
+
+    def __init__(self, plan: Plan, hosted_ids: list[int], transport=None):
+        self.plan = plan
+        ids = set(hosted_ids)
+        self.hosted = [HostedProcess(plan.process(pid), plan, ids)
+                       for pid in plan.schedule if pid in ids]
+        self.by_id = {h.spec.id: h for h in self.hosted}
+        self.transport = transport
+        self.inbox: dict[tuple[int, int], np.ndarray] = {}
+        self.step = 0
+        for channel in plan.channels:
+            if channel.delayed and channel.dst in ids:  # nothing was sent at step 0
+                self.inbox[(channel.id, 1)] = _read_only(
+                    np.zeros(channel.shape, np.dtype(channel.dtype)))
+        # Steps pay for management phases only where some hosted model defines a guard.
+        self.uses_management = any(
+            getattr(type(h.model), guard, None) is not getattr(LoihiProcessModel, guard)
+            for h in self.hosted for guard, _ in PHASES)
+
+    def _take(self, channel: int, step: int) -> np.ndarray:
+        data = self.inbox.pop((channel, step), None)
+        if data is None:
+            data = self.transport.receive(channel, step)
+        return data
+
+    def run_step(self) -> int:
+        t = self.step + 1
+        for hosted in self.hosted:
+            hosted.model.time_step = t
+            for port, channels in hosted.inputs:
+                if len(channels) == 1:
+                    port._data = self._take(channels[0], t)
+                elif channels:
+                    total = np.zeros(port.shape, port.dtype)
+                    for channel in channels:  # fixed order: by channel id, i.e. by source
+                        total += self._take(channel, t)
+                    port._data = total
+            hosted.call("run_spk", t)
+            for port, delayed, local, remote in hosted.outputs:
+                data, port.pending = port.pending, None
+                if data is None:
+                    if local or remote or port.name in hosted.port_probes:
+                        raise ProcessModelError(
+                            hosted.spec.name, hosted.model_name, "run_spk", t,
+                            f"the model did not send on OutPort '{port.name}'; a lock-step "
+                            f"model sends on each connected OutPort every step")
+                    continue
+                arrival = t + 1 if delayed else t
+                for channel in local:
+                    self.inbox[(channel, arrival)] = data
+                for channel in remote:
+                    self.transport.send(channel, arrival, data)
+                for probe_id, num_steps in hosted.port_probes.get(port.name, ()):
+                    if t <= num_steps:
+                        hosted.probe_buffers[probe_id][t - 1] = data
+        if self.uses_management:
+            for guard, phase in PHASES:
+                for hosted in self.hosted:
+                    if hosted.call(guard, t):
+                        hosted.call(phase, t)
+        for hosted in self.hosted:
+            for probe_id, name, num_steps in hosted.var_probes:
+                if t <= num_steps:
+                    hosted.probe_buffers[probe_id][t - 1] = getattr(hosted.model, name)
+        self.step = t
+        return t
+
+    def probe_data(self) -> dict[int, np.ndarray]:
+        return {pid: buf for h in self.hosted for pid, buf in h.probe_buffers.items()}

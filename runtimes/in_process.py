@@ -1,0 +1,77 @@
+"""In-process runtime (``RunConfig(workers=0)``): every model runs in the user's process.
+
+No ZeroMQ and no copies between Processes: for debugging, notebooks and small networks.
+Steps run on a background thread so that non-blocking runs, pause and Ctrl-C behave as with
+worker processes.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from lava_lite.plan import Plan
+from lava_lite.runtime_registry import register_runtime
+from lava_lite.runtimes.executor import Executor
+
+
+class InProcessRuntime:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.executor: Executor | None = None
+        self._thread: threading.Thread | None = None
+        self._halt = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def current_step(self) -> int:
+        return 0 if self.executor is None else self.executor.step
+
+    def start(self) -> None:
+        self.executor = Executor(self.plan, [p.id for p in self.plan.processes])
+
+    def run(self, num_steps: int | None) -> None:
+        target = None if num_steps is None else self.executor.step + num_steps
+        self._halt.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._loop, args=(target,),
+                                        name="lava_lite-in-process", daemon=True)
+        self._thread.start()
+
+    def _loop(self, target: int | None) -> None:
+        try:
+            while (target is None or self.executor.step < target) and not self._halt.is_set():
+                self.executor.run_step()
+        except BaseException as exc:  # handed to the caller of wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            while self._thread.is_alive():
+                self._thread.join(0.1)
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def pause(self) -> None:
+        self._halt.set()
+        self.wait()
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def get_var(self, process_id: int, name: str) -> np.ndarray:
+        return self.executor.by_id[process_id].get_var(name)
+
+    def set_var(self, process_id: int, name: str, value: np.ndarray) -> None:
+        self.executor.by_id[process_id].set_var(name, value)
+
+    def probe_data(self) -> dict[int, np.ndarray]:
+        return {k: v.copy() for k, v in self.executor.probe_data().items()}
+
+
+register_runtime("in_process", InProcessRuntime)
