@@ -1,0 +1,204 @@
+"""Multiprocess runtime: a coordinator in the user's process, workers in their own OS processes.
+
+Workers run steps as soon as their inputs are there (no barrier per step). The coordinator
+speaks to them only at run boundaries, for get/set and probe data, and to pause. It watches
+every worker's process handle, so a worker that dies is reported at once, and any failure
+ends every worker before the exception reaches the user.
+"""
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import weakref
+
+import numpy as np
+import zmq
+
+from lava_lite.errors import ProcessModelError, RunStateError, WorkerDiedError
+from lava_lite.plan import Plan
+from lava_lite.runtime_registry import register_runtime
+from lava_lite.runtimes import wire
+from lava_lite.runtimes.worker import control_address, worker_main
+
+STARTUP_TIMEOUT_SECONDS = 60.0
+POLL_MS = 200
+STOP_GRACE_SECONDS = 1.0
+
+# Runtimes not yet stopped, ended at interpreter exit.
+_LIVE: "weakref.WeakSet[MultiprocessRuntime]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for runtime in list(_LIVE):
+        runtime.stop()
+
+
+class MultiprocessRuntime:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.hosted_names = {w: [p.name for p in plan.on_worker(w)]
+                             for w in range(plan.num_workers)}
+        self.processes: list[multiprocessing.Process] = []
+        self.context: zmq.Context | None = None
+        self.router: zmq.Socket | None = None
+        self.ipc_dir: str | None = None
+        self.current_step = 0
+        self.target: int | None = 0
+        self.stopped = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.ipc_dir = tempfile.mkdtemp(prefix="lava_lite-")  # mode 0700: only this user
+        self.context = zmq.Context()
+        self.router = self.context.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.router.bind(control_address(self.ipc_dir))
+        _LIVE.add(self)
+        fork = multiprocessing.get_context("fork")  # workers see models defined in scripts
+        try:
+            for w in range(self.plan.num_workers):
+                process = fork.Process(target=worker_main, args=(self.plan, w, self.ipc_dir),
+                                       name=f"lava_lite-worker-{w}", daemon=True)
+                process.start()
+                self.processes.append(process)
+            self._collect(wire.Ready, timeout=STARTUP_TIMEOUT_SECONDS)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        _LIVE.discard(self)
+        for w, process in enumerate(self.processes):
+            if process.is_alive():
+                self._send(w, wire.Stop(), quiet=True)
+        for process in self.processes:
+            process.join(STOP_GRACE_SECONDS)
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+            process.close()
+        self.processes = []
+        if self.router is not None:
+            self.router.close(linger=0)
+        if self.context is not None:
+            self.context.term()
+        if self.ipc_dir is not None:
+            shutil.rmtree(self.ipc_dir, ignore_errors=True)
+
+    # -- messaging -------------------------------------------------------------------------
+    def _send(self, worker: int, message, arrays=(), quiet: bool = False) -> None:
+        try:
+            self.router.send_multipart([str(worker).encode(),
+                                        *wire.encode_control(message, arrays)], copy=False)
+        except zmq.ZMQError:
+            if not quiet:
+                raise
+
+    def _receive(self, timeout: float | None = None):
+        """Next (worker, message, arrays); raises on a worker's failure or death."""
+        poller = zmq.Poller()
+        poller.register(self.router, zmq.POLLIN)
+        sentinels = {p.sentinel: w for w, p in enumerate(self.processes)}
+        for fd in sentinels:
+            poller.register(fd, zmq.POLLIN)
+        waited = 0.0
+        while True:
+            ready = dict(poller.poll(POLL_MS))
+            if self.router in ready:
+                identity, *frames = self.router.recv_multipart()
+                try:
+                    worker = int(identity)
+                    message, arrays = wire.decode_control(frames)
+                except (ValueError, wire.WireError):
+                    continue  # not one of ours: ignore
+                if isinstance(message, wire.Failed):
+                    raise ProcessModelError(message.process, message.model, message.phase,
+                                            message.step, message.traceback, worker=worker)
+                return worker, message, arrays
+            for fd, w in sentinels.items():
+                if fd in ready:
+                    raise self._death_error(w)
+            waited += POLL_MS / 1000
+            if timeout is not None and waited >= timeout:
+                raise TimeoutError("no answer from the workers")
+
+    def _death_error(self, worker: int) -> WorkerDiedError:
+        process = self.processes[worker]
+        process.join(0.1)
+        code = process.exitcode
+        how = (f"killed by signal {signal.Signals(-code).name}" if code is not None and code < 0
+               else f"exit code {code}")
+        return WorkerDiedError(f"worker {worker} (hosting {', '.join(self.hosted_names[worker])})"
+                               f" died unexpectedly ({how}); all workers were stopped")
+
+    def _collect(self, kind, timeout: float | None = None, step: int | None = None,
+                 workers=None) -> dict[int, tuple]:
+        """Wait for one ``kind`` message (with ``step``, if given) from each worker."""
+        waiting = set(range(self.plan.num_workers) if workers is None else workers)
+        replies = {}
+        while waiting:
+            worker, message, arrays = self._receive(timeout)
+            if isinstance(message, kind) and worker in waiting and (
+                    step is None or message.step == step):
+                waiting.discard(worker)
+                replies[worker] = (message, arrays)
+        return replies
+
+    def _request(self, worker: int, message, arrays=()) -> list[np.ndarray]:
+        self._send(worker, message, arrays)
+        reply, replied_arrays = self._collect(wire.Reply, workers=[worker])[worker]
+        if reply.error:
+            raise ValueError(reply.error)
+        return replied_arrays
+
+    # -- runs ------------------------------------------------------------------------------
+    def run(self, num_steps: int | None) -> None:
+        self.target = None if num_steps is None else self.current_step + num_steps
+        for w in range(self.plan.num_workers):
+            self._send(w, wire.Run(until=self.target))
+
+    def wait(self) -> None:
+        if self.target is None:
+            self._collect(wire.Done)  # continuous: only ends by an error
+        self._collect(wire.Done, step=self.target)
+        self.current_step = self.target
+
+    def pause(self) -> None:
+        for w in range(self.plan.num_workers):
+            self._send(w, wire.Halt())
+        halted = self._collect(wire.Halted)
+        self.target = max(message.step for message, _ in halted.values())
+        for w in range(self.plan.num_workers):
+            self._send(w, wire.Run(until=self.target))
+        self.wait()
+
+    # -- state -----------------------------------------------------------------------------
+    def get_var(self, process_id: int, name: str) -> np.ndarray:
+        worker = self.plan.process(process_id).worker
+        (value,) = self._request(worker, wire.GetVar(process=process_id, var=name))
+        return value.copy()
+
+    def set_var(self, process_id: int, name: str, value: np.ndarray) -> None:
+        worker = self.plan.process(process_id).worker
+        self._request(worker, wire.SetVar(process=process_id, var=name), (value,))
+
+    def probe_data(self) -> dict[int, np.ndarray]:
+        data = {}
+        for w in range(self.plan.num_workers):
+            self._send(w, wire.GetProbes())
+        for reply, arrays in self._collect(wire.Reply).values():
+            data.update({pid: array.copy() for pid, array in zip(reply.ids, arrays)})
+        return data
+
+
+register_runtime("multiprocess", MultiprocessRuntime)

@@ -1,0 +1,188 @@
+"""Wire format: a small msgpack header plus raw array buffers as separate frames. No pickle.
+
+Data message: ``[header, buffer]`` with header ``["d", channel, step, dtype, shape]``.
+Control message: ``[header, *buffers]`` with a msgpack map validated by a pydantic schema;
+its arrays travel as raw frames described by ``arrays: [[dtype, shape], ...]``.
+Everything read from a socket is checked before use; a bad message raises ``WireError``.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import msgpack
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+MAX_HEADER_BYTES = 4096
+_UNPACK_LIMITS = dict(raw=False, max_str_len=MAX_HEADER_BYTES, max_bin_len=0,
+                      max_array_len=64, max_map_len=32, max_ext_len=0, strict_map_key=True)
+# dtypes that may cross the wire: plain numbers, no objects.
+ALLOWED_DTYPE_KINDS = set("biuf")
+
+
+class WireError(ValueError):
+    """A message that does not follow the wire format or does not fit what was expected."""
+
+
+def _unpack_header(frame: bytes) -> Any:
+    if len(frame) > MAX_HEADER_BYTES:
+        raise WireError(f"header of {len(frame)} bytes exceeds {MAX_HEADER_BYTES}")
+    try:
+        return msgpack.unpackb(frame, **_UNPACK_LIMITS)
+    except Exception as exc:  # msgpack raises several types for corrupt input
+        raise WireError(f"undecodable header: {exc}") from None
+
+
+def _dtype(name: Any) -> np.dtype:
+    if not isinstance(name, str) or len(name) > 8:
+        raise WireError(f"bad dtype field {name!r}")
+    try:
+        dtype = np.dtype(name)
+    except TypeError:
+        raise WireError(f"unknown dtype {name!r}") from None
+    if dtype.kind not in ALLOWED_DTYPE_KINDS:
+        raise WireError(f"dtype {name!r} is not allowed on the wire")
+    return dtype
+
+
+def _array(frame, dtype: np.dtype, shape) -> np.ndarray:
+    if not (isinstance(shape, list) and len(shape) <= 32
+            and all(isinstance(d, int) and 0 <= d < 2**40 for d in shape)):
+        raise WireError(f"bad shape {shape!r}")
+    buffer = memoryview(frame)
+    expected = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    if buffer.nbytes != expected:
+        raise WireError(f"buffer of {buffer.nbytes} bytes, expected {expected} for "
+                        f"{dtype} {tuple(shape)}")
+    array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
+    array.flags.writeable = False
+    return array
+
+
+# -- data ----------------------------------------------------------------------------------
+def encode_data(channel: int, step: int, array: np.ndarray) -> list:
+    array = np.ascontiguousarray(array)
+    header = msgpack.packb(["d", channel, step, array.dtype.str, list(array.shape)])
+    return [header, array]
+
+
+def decode_data(frames: list, expected: dict[int, tuple[np.dtype, tuple]]) -> tuple[int, int,
+                                                                                      np.ndarray]:
+    """(channel, step, read-only array); ``expected`` maps channel ids to (dtype, shape)."""
+    if len(frames) != 2:
+        raise WireError(f"data message has {len(frames)} frames, expected 2")
+    header = _unpack_header(bytes(frames[0]))
+    if not (isinstance(header, list) and len(header) == 5 and header[0] == "d"):
+        raise WireError(f"not a data header: {header!r}")
+    _, channel, step, dtype_name, shape = header
+    if not isinstance(channel, int) or channel not in expected:
+        raise WireError(f"message for unexpected channel {channel!r}")
+    if not isinstance(step, int) or step < 1:
+        raise WireError(f"bad step {step!r}")
+    dtype, want_shape = expected[channel]
+    if _dtype(dtype_name) != dtype or tuple(shape) != tuple(want_shape):
+        raise WireError(f"channel {channel}: got {dtype_name} {shape}, expected {dtype.str} "
+                        f"{list(want_shape)}")
+    return channel, step, _array(frames[1], dtype, shape)
+
+
+# -- control -------------------------------------------------------------------------------
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    arrays: list[tuple[str, list[int]]] = []
+
+
+class Run(_Msg):
+    k: Literal["run"] = "run"
+    until: int | None = Field(None, ge=1)
+
+
+class Halt(_Msg):
+    k: Literal["halt"] = "halt"
+
+
+class GetVar(_Msg):
+    k: Literal["get"] = "get"
+    process: int = Field(ge=0)
+    var: str = Field(max_length=200)
+
+
+class SetVar(_Msg):
+    k: Literal["set"] = "set"
+    process: int = Field(ge=0)
+    var: str = Field(max_length=200)
+
+
+class GetProbes(_Msg):
+    k: Literal["probes"] = "probes"
+
+
+class Stop(_Msg):
+    k: Literal["stop"] = "stop"
+
+
+class Ready(_Msg):
+    k: Literal["ready"] = "ready"
+
+
+class Done(_Msg):
+    k: Literal["done"] = "done"
+    step: int = Field(ge=0)
+
+
+class Halted(_Msg):
+    k: Literal["halted"] = "halted"
+    step: int = Field(ge=0)
+
+
+class Reply(_Msg):
+    """Answer to get/set/probes; ``ids`` names the probe of each array."""
+    k: Literal["reply"] = "reply"
+    ids: list[int] = []
+    error: str | None = None
+
+
+class Failed(_Msg):
+    """A model (or the worker itself) raised."""
+    k: Literal["failed"] = "failed"
+    process: str
+    model: str
+    phase: str
+    step: int
+    traceback: str
+
+
+ControlMessage = Annotated[Union[Run, Halt, GetVar, SetVar, GetProbes, Stop, Ready, Done,
+                                 Halted, Reply, Failed], Field(discriminator="k")]
+_CONTROL = TypeAdapter(ControlMessage)
+# Headers of failures carry tracebacks, so control headers may be larger than data headers.
+MAX_CONTROL_HEADER_BYTES = 1 << 20
+
+
+def encode_control(message: _Msg, arrays: tuple[np.ndarray, ...] = ()) -> list:
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    described = message.model_copy(update={"arrays": [(a.dtype.str, list(a.shape))
+                                                      for a in arrays]})
+    return [msgpack.packb(described.model_dump()), *arrays]
+
+
+def decode_control(frames: list) -> tuple[_Msg, list[np.ndarray]]:
+    if not frames:
+        raise WireError("empty control message")
+    raw = bytes(frames[0])
+    if len(raw) > MAX_CONTROL_HEADER_BYTES:
+        raise WireError(f"control header of {len(raw)} bytes is too large")
+    try:
+        fields = msgpack.unpackb(raw, raw=False, max_bin_len=0, max_ext_len=0,
+                                 strict_map_key=True)
+        message = _CONTROL.validate_python(fields)
+    except ValidationError as exc:
+        raise WireError(f"invalid control message: {exc.errors()[0]['msg']}") from None
+    except Exception as exc:
+        raise WireError(f"undecodable control message: {exc}") from None
+    if len(message.arrays) != len(frames) - 1:
+        raise WireError(f"control message announces {len(message.arrays)} arrays but carries "
+                        f"{len(frames) - 1}")
+    arrays = [_array(frame, _dtype(dtype), list(shape))
+              for frame, (dtype, shape) in zip(frames[1:], message.arrays)]
+    return message, arrays

@@ -1,0 +1,255 @@
+"""A worker OS process: hosts some Processes, runs their steps, talks ZeroMQ.
+
+Data arrive on one PULL socket per upstream worker (so each peer has its own queue and its
+own high-water mark, which bounds how far a fast upstream can run ahead) and leave on one
+PUSH socket per downstream worker. Control comes from the coordinator on a DEALER socket and
+is polled between steps and while waiting for data, so halt and stop are always heard.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import traceback
+
+import numpy as np
+import zmq
+
+from lava_lite.errors import ProcessModelError
+from lava_lite.plan import Plan
+from lava_lite.runtimes import wire
+from lava_lite.runtimes.executor import Executor
+
+# Enough queued messages per peer for a few steps of every channel between two workers
+# (what the pipeline needs to stay deadlock-free), not so many that memory grows unbounded.
+MIN_HIGH_WATER_MARK = 256
+PARENT_CHECK_SECONDS = 0.25
+
+
+def control_address(ipc_dir: str) -> str:
+    return f"ipc://{ipc_dir}/control"
+
+
+def data_address(ipc_dir: str, receiver: int, sender: int) -> str:
+    return f"ipc://{ipc_dir}/data-{receiver}-from-{sender}"
+
+
+class StopRequested(Exception):
+    """The coordinator asked this worker to end."""
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (no orphans after kill -9)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+class ZmqTransport:
+    """Carries the channels that cross this worker's boundary."""
+
+    def __init__(self, context: zmq.Context, plan: Plan, worker: int, ipc_dir: str, control):
+        self.control = control
+        self.parent_pid = os.getppid()
+        self.inbox: dict = {}
+        here = {p.id for p in plan.on_worker(worker)}
+        worker_of = {p.id: p.worker for p in plan.processes}
+        incoming = [c for c in plan.channels if c.dst in here and c.src not in here]
+        outgoing = [c for c in plan.channels if c.src in here and c.dst not in here]
+        self.sockets: list[zmq.Socket] = []
+        per_peer: dict[int, list] = {}
+        for c in incoming:
+            per_peer.setdefault(worker_of[c.src], []).append(c)
+        self.source = {}  # channel -> (socket, channels expected on that socket)
+        for peer, channels in sorted(per_peer.items()):
+            sock = self._socket(context, zmq.PULL, len(channels))
+            sock.bind(data_address(ipc_dir, worker, peer))
+            expected = {c.id: (np.dtype(c.dtype), c.shape) for c in channels}
+            for c in channels:
+                self.source[c.id] = (sock, expected)
+        per_peer = {}
+        for c in outgoing:
+            per_peer.setdefault(worker_of[c.dst], []).append(c)
+        self.destination = {}
+        for peer, channels in sorted(per_peer.items()):
+            sock = self._socket(context, zmq.PUSH, len(channels))
+            sock.connect(data_address(ipc_dir, peer, worker))
+            for c in channels:
+                self.destination[c.id] = sock
+        self.bad_messages = 0
+
+    def _socket(self, context, kind, num_channels: int) -> zmq.Socket:
+        sock = context.socket(kind)
+        hwm = max(MIN_HIGH_WATER_MARK, 8 * num_channels)
+        sock.setsockopt(zmq.SNDHWM if kind == zmq.PUSH else zmq.RCVHWM, hwm)
+        sock.setsockopt(zmq.LINGER, 0)
+        self.sockets.append(sock)
+        return sock
+
+    def send(self, channel: int, step: int, array: np.ndarray) -> None:
+        sock = self.destination[channel]
+        frames = wire.encode_data(channel, step, array)
+        while True:
+            try:
+                sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+                return
+            except zmq.Again:  # the receiver is behind: wait, but keep hearing control
+                self._wait_for(sock, zmq.POLLOUT)
+
+    def receive(self, channel: int, step: int) -> np.ndarray:
+        sock, expected = self.source[channel]
+        while True:
+            try:
+                frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                self._wait_for(sock, zmq.POLLIN)
+                continue
+            try:
+                got_channel, got_step, array = wire.decode_data(frames, expected)
+            except wire.WireError as exc:
+                self.bad_messages += 1
+                print(f"lava_lite worker: dropped a malformed data message: {exc}",
+                      file=sys.stderr)
+                continue
+            if got_channel == channel and got_step == step:
+                return array
+            self.inbox[(got_channel, got_step)] = array
+
+    def _wait_for(self, sock: zmq.Socket, event: int) -> None:
+        poller = zmq.Poller()
+        poller.register(sock, event)
+        poller.register(self.control.socket, zmq.POLLIN)
+        ready = dict(poller.poll(PARENT_CHECK_SECONDS * 1000))
+        if self.control.socket in ready:
+            self.control.handle_while_running()
+        if not ready and os.getppid() != self.parent_pid:
+            raise StopRequested("the coordinator's process is gone")
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close(linger=0)
+
+
+class Worker:
+    def __init__(self, plan: Plan, worker: int, ipc_dir: str, context: zmq.Context):
+        self.plan = plan
+        self.worker = worker
+        self.parent_pid = os.getppid()
+        self.socket = context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.IDENTITY, str(worker).encode())
+        self.socket.setsockopt(zmq.LINGER, 2000)
+        self.socket.connect(control_address(ipc_dir))
+        self.transport = ZmqTransport(context, plan, worker, ipc_dir, self)
+        self.executor: Executor | None = None
+        self.target: int | None = 0
+
+    def send(self, message, arrays=()) -> None:
+        self.socket.send_multipart(wire.encode_control(message, arrays), copy=False)
+
+    def receive(self):
+        while True:
+            if self.socket.poll(PARENT_CHECK_SECONDS * 1000):
+                try:
+                    return wire.decode_control(self.socket.recv_multipart())
+                except wire.WireError as exc:
+                    print(f"lava_lite worker {self.worker}: dropped a malformed control "
+                          f"message: {exc}", file=sys.stderr)
+            elif os.getppid() != self.parent_pid:
+                raise StopRequested("the coordinator's process is gone")
+
+    def serve(self) -> None:
+        try:
+            self.executor = Executor(self.plan, [p.id for p in self.plan.on_worker(self.worker)],
+                                     self.transport)
+            self.transport.inbox = self.executor.inbox
+            self.send(wire.Ready())
+        except ProcessModelError as exc:
+            self.report(exc)
+        while True:
+            message, arrays = self.receive()
+            if isinstance(message, wire.Stop):
+                return
+            if self.executor is None:
+                continue  # construction failed; only stop is meaningful
+            try:
+                self.handle_idle(message, arrays)
+            except ProcessModelError as exc:
+                self.report(exc)
+            except StopRequested:
+                return
+
+    def handle_idle(self, message, arrays) -> None:
+        executor = self.executor
+        if isinstance(message, wire.Run):
+            self.target = message.until
+            while self.target is None or executor.step < self.target:
+                executor.run_step()
+                if self.socket.poll(0):
+                    self.handle_while_running(between_steps=True)
+            self.send(wire.Done(step=executor.step))
+        elif isinstance(message, wire.Halt):
+            self.send(wire.Halted(step=executor.step))
+        elif isinstance(message, wire.GetVar):
+            try:
+                value = executor.by_id[message.process].get_var(message.var)
+            except (KeyError, AttributeError) as exc:
+                self.send(wire.Reply(error=f"no Var {message.var!r} on process "
+                                           f"{message.process}: {exc}"))
+            else:
+                self.send(wire.Reply(), (value,))
+        elif isinstance(message, wire.SetVar):
+            try:
+                executor.by_id[message.process].set_var(message.var, arrays[0])
+            except (KeyError, AttributeError, ValueError, IndexError) as exc:
+                self.send(wire.Reply(error=str(exc)))
+            else:
+                self.send(wire.Reply())
+        elif isinstance(message, wire.GetProbes):
+            data = executor.probe_data()
+            self.send(wire.Reply(ids=list(data)), tuple(data.values()))
+
+    def handle_while_running(self, between_steps: bool = False) -> None:
+        message, _ = wire.decode_control(self.socket.recv_multipart())
+        if isinstance(message, wire.Stop):
+            raise StopRequested("stop requested")
+        if isinstance(message, wire.Halt):
+            # Finish the step under way (if any), then wait for the coordinator's next word.
+            self.target = self.executor.step + (0 if between_steps else 1)
+            self.send(wire.Halted(step=self.target))
+        else:
+            self.send(wire.Reply(error=f"'{message.k}' is not possible while running"))
+
+    def report(self, exc: ProcessModelError) -> None:
+        self.send(wire.Failed(process=exc.process_name, model=exc.model, phase=exc.phase,
+                              step=exc.time_step, traceback=exc.traceback_text))
+
+    def close(self) -> None:
+        self.transport.close()
+        self.socket.close()
+
+
+def worker_main(plan: Plan, worker: int, ipc_dir: str) -> None:
+    """Entry point of a worker OS process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    _die_with_parent()
+    context = zmq.Context()
+    runner = None
+    try:
+        runner = Worker(plan, worker, ipc_dir, context)
+        runner.serve()
+    except StopRequested:
+        pass
+    except Exception:
+        if runner is not None:
+            runner.send(wire.Failed(process=f"<worker {worker}>", model="-", phase="runtime",
+                                    step=runner.executor.step if runner.executor else 0,
+                                    traceback=traceback.format_exc()))
+        else:
+            traceback.print_exc()
+    finally:
+        if runner is not None:
+            runner.close()
+        context.term()
