@@ -210,6 +210,8 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
         chosen[process] = select_model(process, run_cfg)
         declared[process] = _check_declared(process, chosen[process][0])
         _check_params(process)
+        chosen[process][0].validate(process.name, process.proc_params,
+                                    {n: v.init for n, v in process.members_of(Var).items()})
 
     channels = []
     for process in leaves:

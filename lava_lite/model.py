@@ -100,6 +100,11 @@ class ProcessModel:
         return found
 
     @classmethod
+    def validate(cls, process_name: str, params: dict, var_inits: dict) -> None:
+        """Refuse, with a CompileError naming the Process and parameter, what this model
+        cannot run. Called by the compiler; the default accepts everything."""
+
+    @classmethod
     def import_path(cls) -> str:
         return f"{cls.__module__}:{cls.__qualname__}"
 
