@@ -91,7 +91,7 @@ def _var_plan(process: Process, var: Var, declared: VarType) -> VarPlan:
             if init.size and not np.all(np.isfinite(init) & (np.round(init) == init)):
                 bad = init.flat[int(np.argmax(~(np.isfinite(init) & (np.round(init) == init))
                                               .ravel()))]
-                raise CompileError(f"{where}: value {bad!r} is not an integer, but the model "
+                raise CompileError(f"{where}: value {bad.item()!r} is not an integer, but the model "
                                    f"declares {declared.dtype} (a fixed-point model needs "
                                    f"integer parameters; see lava_lite.fixed_point)")
         bits = declared.precision or np.iinfo(declared.dtype).bits

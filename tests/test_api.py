@@ -1,0 +1,227 @@
+"""Frontend API: Processes, ports, Vars, model selection and the compiled plan."""
+import json
+
+import numpy as np
+import pytest
+
+from lava_lite import (CPU, CompileError, InPort, InPortType, LoihiProcessModel, OutPort,
+                       OutPortType, Process, RunConfig, RunContinuous, RunSteps, Var, VarType,
+                       implements, requires, tag)
+from lava_lite.compiler import compile_graph
+from lava_lite.plan import Plan
+from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
+
+
+class Counter(Process):
+    def __init__(self, *, shape=(2,), start=0, name=None):
+        super().__init__(name=name)
+        self.out = OutPort(shape)
+        self.count = Var(shape, init=start)
+
+
+@implements(proc=Counter)
+@requires(CPU)
+@tag("floating_pt", "counting")
+class CounterModel(LoihiProcessModel):
+    out = OutPortType(np.float64)
+    count = VarType(np.int32)
+
+    def run_spk(self):
+        self.count += 1
+        self.out.send(self.count)
+
+
+def test_members_get_their_attribute_names_and_process():
+    lif = LIF(shape=(3,), name="pop")
+    assert lif.name == "pop"
+    assert lif.u.name == "u" and lif.u.process is lif
+    assert lif.a_in.qualified_name == "pop.a_in"
+    assert set(lif.members) >= {"a_in", "s_out", "u", "v", "du", "dv", "vth"}
+
+
+def test_default_names_are_unique_and_explain_the_class():
+    a, b = LIF(shape=1), LIF(shape=1)
+    assert a.name != b.name and a.name.startswith("LIF_")
+
+
+def test_unknown_keyword_names_process_and_key():
+    with pytest.raises(TypeError, match=r"LIF: unknown parameter 'tau'.*accepted: .*shape"):
+        LIF(shape=(2,), tau=3)
+    with pytest.raises(TypeError, match=r"Counter: unknown parameter 'bogus'"):
+        Counter(bogus=1)
+
+
+def test_members_before_super_init_is_a_clear_error():
+    class Broken(Process):
+        def __init__(self):
+            self.x = Var((1,))
+
+    with pytest.raises(RuntimeError, match="call super"):
+        Broken()
+
+
+def test_connecting_different_shapes_names_both_ports():
+    src = SourceRingBuffer(data=np.zeros((3, 4)), name="src")
+    sink = SinkRingBuffer(shape=(4,), buffer=2, name="sink")
+    with pytest.raises(ValueError, match=r"src\.s_out \(shape \(3,\)\).*sink\.a_in "
+                                         r"\(shape \(4,\)\)"):
+        src.s_out.connect(sink.a_in)
+
+
+def test_connect_rejects_wrong_port_kinds_and_duplicates():
+    src = SourceRingBuffer(data=np.zeros((2, 4)))
+    sink = SinkRingBuffer(shape=(2,), buffer=2)
+    with pytest.raises(TypeError):
+        src.s_out.connect(sink.data)
+    src.s_out.connect(sink.a_in)
+    with pytest.raises(ValueError, match="already connected"):
+        sink.a_in.connect_from(src.s_out)
+
+
+def test_var_get_and_set_before_run():
+    lif = LIF(shape=(3,), v=1.5)
+    assert np.array_equal(lif.v.get(), [1.5, 1.5, 1.5])
+    lif.v.set([1, 2, 3])
+    assert np.array_equal(lif.v.get(), [1, 2, 3])
+    lif.v.set(9, idx=1)
+    assert lif.v.get(idx=1) == 9
+    with pytest.raises(ValueError, match=r"LIF_\d+\.v: cannot set a value of shape \(2,\)"):
+        lif.v.set([1, 2])
+    with pytest.raises(IndexError, match=r"LIF_\d+\.v: bad index"):
+        lif.v.get(idx=7)
+
+
+def test_var_init_must_fit_shape():
+    with pytest.raises(ValueError, match="does not fit"):
+        Var((3,), init=[1, 2])
+
+
+def test_run_conditions_validate():
+    with pytest.raises(ValueError, match="at least 1"):
+        RunSteps(0)
+    with pytest.raises(ValueError):
+        RunSteps(-3)
+    with pytest.raises(TypeError):
+        RunSteps(2.5)
+    assert RunContinuous().blocking is False
+
+
+def test_run_config_validates():
+    with pytest.raises(ValueError, match="workers"):
+        RunConfig(workers=-1)
+    with pytest.raises(ValueError, match="workers"):
+        RunConfig(workers="many")
+    with pytest.raises(TypeError, match="select_tag"):
+        RunConfig(select_tag=3)
+
+
+def test_missing_tag_names_process_tag_and_available_tags():
+    counter = Counter(name="ctr")
+    with pytest.raises(CompileError, match=r"'ctr'.*'no_such'.*\['counting', 'floating_pt'\]"):
+        compile_graph(counter, RunConfig(select_tag="no_such"))
+
+
+def test_process_without_model_is_a_compile_error():
+    class Lonely(Process):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.x = Var((1,))
+
+    with pytest.raises(CompileError, match="'solo'.*no registered ProcessModel"):
+        compile_graph(Lonely(name="solo"), RunConfig())
+
+
+def test_exception_map_wins_over_tag_by_instance_and_class():
+    @implements(proc=Counter)
+    @tag("floating_pt")
+    class OtherCounterModel(CounterModel):
+        pass
+
+    special, plain = Counter(name="special"), Counter(name="plain")
+    special.out.connect(Dense(weights=np.ones((1, 2))).s_in)
+    plain.out.connect(Dense(weights=np.ones((1, 2))).s_in)
+    plan = compile_graph(special, RunConfig(
+        select_tag="floating_pt", exception_proc_model_map={special: OtherCounterModel})).plan
+    chosen = {p.name: p for p in plan.processes}
+    assert chosen["special"].model.endswith("OtherCounterModel")
+    assert "instance" in chosen["special"].model_choice
+    plan = compile_graph(plain, RunConfig(exception_proc_model_map={Counter: OtherCounterModel}))
+    assert plan.plan.processes[0].model.endswith("OtherCounterModel")
+
+
+def test_model_must_declare_every_member():
+    class Partial(Process):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.a = Var((1,))
+            self.b = Var((1,))
+
+    @implements(proc=Partial)
+    class PartialModel(LoihiProcessModel):
+        a = VarType(float)
+
+    with pytest.raises(CompileError, match="PartialModel.*'p'.*Var 'b'"):
+        compile_graph(Partial(name="p"), RunConfig())
+
+
+def test_plan_is_json_serialisable_and_round_trips():
+    src = SourceRingBuffer(data=np.eye(3))
+    dense = Dense(weights=np.arange(6.0).reshape(2, 3))
+    src.s_out.connect(dense.s_in)
+    plan = compile_graph(src, RunConfig(workers=2)).plan
+    text = plan.model_dump_json()
+    assert json.loads(text)["num_workers"] == 2
+    again = Plan.model_validate_json(text)
+    assert np.array_equal(again.processes[1].vars[0].init, dense.weights.init)
+    assert "s_out -> Dense" in plan.summary() and "PyDenseFloat" in plan.summary()
+
+
+def test_zero_delay_loop_is_refused_with_names():
+    a, b = LIF(shape=(2,), name="a"), LIF(shape=(2,), name="b")
+    a.s_out.connect(b.a_in)
+    b.s_out.connect(a.a_in)
+    with pytest.raises(CompileError, match=r"loop with no delayed connection.*'a', 'b'"):
+        compile_graph(a, RunConfig())
+
+
+def test_graph_is_walked_from_any_process_and_placement_follows_config():
+    src = SourceRingBuffer(data=np.zeros((2, 3)))
+    dense = Dense(weights=np.ones((2, 2)))
+    lif = LIF(shape=(2,))
+    src.s_out.connect(dense.s_in)
+    dense.a_out.connect(lif.a_in)
+    for start in (src, dense, lif):
+        assert len(compile_graph(start, RunConfig()).plan.processes) == 3
+    per_process = compile_graph(lif, RunConfig(workers="per_process")).plan
+    assert sorted(p.worker for p in per_process.processes) == [0, 1, 2]
+    packed = compile_graph(lif, RunConfig(workers=1)).plan
+    assert {p.worker for p in packed.processes} == {0}
+    assert compile_graph(lif, RunConfig(workers=0)).plan.runtime == "in_process"
+
+
+def test_per_process_seeds_do_not_depend_on_placement():
+    src = SourceRingBuffer(data=np.zeros((2, 3)))
+    lif = LIF(shape=(2,))
+    src.s_out.connect(lif.a_in)
+    seeds = [[p.seed for p in compile_graph(src, RunConfig(seed=5, workers=w)).plan.processes]
+             for w in (0, 1, "per_process")]
+    assert seeds[0] == seeds[1] == seeds[2]
+    other = [p.seed for p in compile_graph(src, RunConfig(seed=6)).plan.processes]
+    assert other != seeds[0]
+
+
+def test_integer_model_refuses_non_integer_and_out_of_range_values():
+    class Small(Process):
+        def __init__(self, value, name=None):
+            super().__init__(name=name)
+            self.x = Var((2,), init=value)
+
+    @implements(proc=Small)
+    class SmallModel(LoihiProcessModel):
+        x = VarType(np.int32, precision=8)
+
+    with pytest.raises(CompileError, match=r"'s1', Var 'x': value 0\.5 is not an integer"):
+        compile_graph(Small(0.5, name="s1"), RunConfig())
+    with pytest.raises(CompileError, match=r"'s2', Var 'x': value 300 does not fit 8-bit.*"
+                                           r"\[-128, 127\]"):
+        compile_graph(Small(300, name="s2"), RunConfig())
