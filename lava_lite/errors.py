@@ -15,9 +15,10 @@ class ProcessModelError(LavaLiteError, RuntimeError):
     def __init__(self, process_name: str, model: str, phase: str, time_step: int,
                  traceback_text: str, worker: int | None = None):
         where = f"in worker {worker} " if worker is not None else ""
+        when = f"at time step {time_step}" if time_step else "before the first step"
         super().__init__(
-            f"Process '{process_name}' (model {model}) failed {where}in {phase} at "
-            f"time step {time_step}.\n--- traceback from the model ---\n{traceback_text}")
+            f"Process '{process_name}' (model {model}) failed {where}in {phase} {when}."
+            f"\n--- traceback from the model ---\n{traceback_text}")
         self.process_name = process_name
         self.model = model
         self.phase = phase

@@ -99,8 +99,11 @@ class Session:
                                 f"the network again to run it anew")
 
     # -- state access ----------------------------------------------------------------------
-    def live_runtime(self):
-        return None if self.stopped else self
+    def live_runtime(self) -> "Session":
+        """Where Var get/set go; after stop the state is gone and saying so beats a stale
+        value."""
+        self._require_not_stopped("read or write a Var (read Vars before stop())")
+        return self
 
     def _require_idle(self, what: str) -> None:
         self._require_not_stopped(what)

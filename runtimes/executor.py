@@ -66,7 +66,7 @@ class HostedProcess:
 
     def __init__(self, spec: ProcessPlan, plan: Plan, hosted_ids: set[int]):
         self.spec = spec
-        self.model_name = spec.model.rsplit(":", 1)[-1]
+        self.model_name = spec.model.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
         try:
             self.model = REGISTRY.resolve(spec.model)(spec.params)
         except Exception:

@@ -101,8 +101,12 @@ class MultiprocessRuntime:
             self.router.send_multipart([str(worker).encode(),
                                         *wire.encode_control(message, arrays)], copy=False)
         except zmq.ZMQError:
-            if not quiet:
-                raise
+            if quiet:
+                return
+            self.processes[worker].join(0.5)  # unreachable: most likely it just died
+            if not self.processes[worker].is_alive():
+                raise self._death_error(worker) from None
+            raise
 
     def _receive(self, timeout: float | None = None):
         """Next (worker, message, arrays); raises on a worker's failure or death."""

@@ -1,0 +1,239 @@
+"""Running graphs: reference trace, run control, Var access, fan-in/out, failures, cleanup."""
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from lava_lite import (InPort, InPortType, LoihiProcessModel, OutPort, OutPortType, Process,
+                       ProcessModelError, RunConfig, RunContinuous, RunStateError, RunSteps,
+                       Var, VarType, WorkerDiedError, implements, tag)
+from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
+from lava_lite.runtimes.multiprocess import MultiprocessRuntime
+from reference_network import build, load_trace, recorded
+
+PLACEMENTS = [0, 1, 2, "per_process"]
+
+
+class Ramp(Process):
+    """Sends its step counter times ``scale``."""
+
+    def __init__(self, *, shape=(3,), scale=1.0, fail_at=0, name=None):
+        super().__init__(name=name)
+        self.out = OutPort(shape)
+        self.scale = Var((1,), init=scale)
+        self.last = Var(shape, init=0)
+        self.proc_params["fail_at"] = fail_at
+
+
+@implements(proc=Ramp)
+@tag("floating_pt")
+class RampModel(LoihiProcessModel):
+    out = OutPortType(np.float64)
+    scale = VarType(np.float64)
+    last = VarType(np.int64)
+
+    def run_spk(self):
+        if self.time_step == self.proc_params["fail_at"]:
+            raise ZeroDivisionError("ramp exploded on purpose")
+        self.last[:] = self.time_step
+        self.out.send(self.last * self.scale)
+
+
+def sink_of(port, steps):
+    sink = SinkRingBuffer(shape=port.shape, buffer=steps)
+    port.connect(sink.a_in)
+    return sink
+
+
+@pytest.mark.parametrize("workers", PLACEMENTS)
+def test_float_reference_trace_reproduced(workers):
+    arrays, meta = load_trace("lava010_floating_pt_seed13.npz")
+    source, monitor, _ = build(arrays, meta)
+    with source:
+        source.run(RunSteps(meta["T"]), RunConfig(select_tag="floating_pt", workers=workers))
+        got = recorded(monitor)
+    for key, value in got.items():
+        np.testing.assert_allclose(value, arrays[key], rtol=0, atol=1e-9, err_msg=key)
+
+
+@pytest.mark.parametrize("workers", PLACEMENTS)
+def test_runs_continue_from_live_state_in_pieces(workers):
+    arrays, meta = load_trace("lava010_floating_pt_seed13.npz")
+    source, monitor, pops = build(arrays, meta)
+    cfg = RunConfig(select_tag="floating_pt", workers=workers)
+    with source:
+        for steps in (7, 1, meta["T"] - 8):
+            source.run(RunSteps(steps), cfg)
+        got = recorded(monitor)
+        np.testing.assert_allclose(pops["a"].v.get(), arrays["a_v"][-1], atol=1e-9)
+    np.testing.assert_allclose(got["b_v"], arrays["b_v"], atol=1e-9)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_fan_out_copies_and_fan_in_sums_in_fixed_order(workers):
+    one, ten = Ramp(scale=1.0, name="one"), Ramp(scale=10.0, name="ten")
+    sink = SinkRingBuffer(shape=(3,), buffer=4, name="sum")
+    one.out.connect([sink.a_in])
+    sink.a_in.connect_from(ten.out)
+    copy_sink = sink_of(one.out, 4)
+    with sink:
+        sink.run(RunSteps(4), RunConfig(workers=workers))
+        summed, copied = sink.data.get(), copy_sink.data.get()
+    np.testing.assert_array_equal(summed, np.tile(11.0 * np.arange(1, 5), (3, 1)))
+    np.testing.assert_array_equal(copied, np.tile(np.arange(1, 5.0), (3, 1)))
+
+
+@pytest.mark.parametrize("workers", [0, 1, "per_process"])
+def test_get_set_between_runs_keep_dtype_and_change_the_run(workers):
+    ramp = Ramp(scale=2.0)
+    sink = sink_of(ramp.out, 6)
+    with ramp:
+        ramp.run(RunSteps(3), RunConfig(workers=workers))
+        last = ramp.last.get()
+        assert last.dtype == np.int64 and np.array_equal(last, [3, 3, 3])
+        assert ramp.scale.get().dtype == np.float64
+        ramp.scale.set(np.array([-1.0]))
+        assert ramp.scale.get()[0] == -1.0
+        ramp.run(RunSteps(3), RunConfig(workers=workers))
+        row = sink.data.get()[0]
+    np.testing.assert_array_equal(row, [2, 4, 6, -4, -5, -6])
+
+
+def test_var_get_is_one_message_whatever_the_size(monkeypatch):
+    class Big(Process):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.x = Var((10_000,), init=np.arange(10_000.0))
+
+    @implements(proc=Big)
+    class BigModel(LoihiProcessModel):
+        x = VarType(np.float64)
+
+    big = Big()
+    sent = []
+    original = MultiprocessRuntime._send
+    monkeypatch.setattr(MultiprocessRuntime, "_send",
+                        lambda self, w, m, *a, **k: (sent.append(m.k), original(self, w, m, *a, **k)))
+    with big:
+        big.run(RunSteps(1), RunConfig(workers=1))
+        sent.clear()
+        value = big.x.get()
+        assert sent == ["get"]
+        big.x.set(value * 2)
+        assert sent == ["get", "set"]
+        np.testing.assert_array_equal(big.x.get(), np.arange(10_000.0) * 2)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_continuous_run_pause_and_continue(workers):
+    ramp = Ramp()
+    sink = sink_of(ramp.out, 100_000)
+    ramp.run(RunContinuous(), RunConfig(workers=workers))
+    time.sleep(0.2)
+    with pytest.raises(RunStateError, match="while the graph runs"):
+        ramp.last.get()
+    ramp.pause()
+    paused_at = int(ramp.last.get()[0])
+    assert paused_at > 0
+    recorded_steps = np.count_nonzero(sink.data.get()[0])
+    assert recorded_steps == paused_at  # every Process stopped at the same step
+    ramp.run(RunSteps(5), RunConfig(workers=workers))
+    assert int(ramp.last.get()[0]) == paused_at + 5
+    ramp.stop()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_non_blocking_run_then_wait(workers):
+    ramp = Ramp()
+    sink = sink_of(ramp.out, 50)
+    with ramp:
+        ramp.run(RunSteps(50, blocking=False), RunConfig(workers=workers))
+        with pytest.raises(RunStateError, match="already running"):
+            ramp.run(RunSteps(1), RunConfig(workers=workers))
+        ramp.wait()
+        assert sink.data.get()[0, -1] == 50
+
+
+@pytest.mark.parametrize("workers", [0, 1, "per_process"])
+def test_model_error_raises_with_process_phase_step_and_traceback(workers):
+    ramp = Ramp(fail_at=4, name="bad_ramp")
+    sink_of(ramp.out, 10)
+    start = time.monotonic()
+    with pytest.raises(ProcessModelError) as caught:
+        ramp.run(RunSteps(10), RunConfig(workers=workers))
+    assert time.monotonic() - start < 5
+    error = caught.value
+    assert (error.process_name, error.model, error.phase, error.time_step) == (
+        "bad_ramp", "RampModel", "run_spk", 4)
+    assert "ramp exploded on purpose" in error.traceback_text
+    assert "ZeroDivisionError" in str(error)
+    with pytest.raises(RunStateError, match="stopped"):
+        ramp.run(RunSteps(1))
+
+
+def test_run_after_stop_and_get_after_stop_are_clear_errors():
+    ramp = Ramp()
+    ramp.run(RunSteps(2), RunConfig(workers=1))
+    ramp.stop()
+    ramp.stop()  # idempotent
+    with pytest.raises(RunStateError, match="stopped"):
+        ramp.run(RunSteps(1))
+    with pytest.raises(RunStateError, match="stopped"):
+        ramp.last.get()
+
+
+def test_stop_ends_every_worker_process():
+    ramp = Ramp()
+    sink_of(ramp.out, 5)
+    ramp.run(RunSteps(5), RunConfig(workers="per_process"))
+    pids = [p.pid for p in ramp._session.runtime.processes]
+    assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    ramp.stop()
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_killed_worker_is_reported_and_the_rest_stopped():
+    ramp = Ramp(name="victim")
+    sink_of(ramp.out, 10)
+    ramp.run(RunContinuous(), RunConfig(workers="per_process"))
+    processes = list(ramp._session.runtime.processes)
+    victim = next(p for p in processes if p.name.endswith("-0"))
+    os.kill(victim.pid, signal.SIGKILL)
+    start = time.monotonic()
+    with pytest.raises(WorkerDiedError, match=r"worker 0 \(hosting victim\).*SIGKILL"):
+        ramp.pause()
+    assert time.monotonic() - start < 2
+
+
+def test_model_constructor_error_is_reported():
+    class Fragile(Process):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.x = Var((1,))
+
+    @implements(proc=Fragile)
+    class FragileModel(LoihiProcessModel):
+        x = VarType(float)
+
+        def __init__(self, proc_params):
+            super().__init__(proc_params)
+            raise RuntimeError("cannot build")
+
+    fragile = Fragile(name="fragile")
+    with pytest.raises(ProcessModelError, match=r"(?s)'fragile' \(model FragileModel\).*"
+                                                r"model construction.*cannot build"):
+        fragile.run(RunSteps(1), RunConfig(workers=1))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
