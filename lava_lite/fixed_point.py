@@ -65,9 +65,13 @@ BIAS_EXP_BITS = 3  # unsigned: 0 .. 7 (effective_bias also accepts negative expo
 
 #: Weights are clipped to 8-bit mantissas.
 WEIGHT_BITS = 8
-#: Range of the shared weight exponent chosen by float_to_fixed_dense.
+#: Range of the shared weight exponent (Loihi's 4-bit signed weight exponent):
+#: chosen by float_to_fixed_dense, required by the fixed-point Dense/Sparse models.
 WEIGHT_EXP_MIN = -8
 WEIGHT_EXP_MAX = 7
+#: Range of ``num_weight_bits`` (bits of the 8-bit mantissa that are kept).
+NUM_WEIGHT_BITS_MIN = 1
+NUM_WEIGHT_BITS_MAX = WEIGHT_BITS
 
 
 class SignMode(enum.Enum):
@@ -138,12 +142,12 @@ def check_range(name: str, value, bits: int, signed: bool = True):
     arr = np.asarray(value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
                                  or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"{name} must be an integer ({kind}), got {value!r}")
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}] ({kind}), got {value!r}")
     if np.issubdtype(arr.dtype, np.floating):
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if np.any(bad):
             where = _describe_first(arr, bad)
-            raise ValueError(f"{name}{where} must be an integer ({kind})")
+            raise ValueError(f"{name}{where} must be an integer in [{lo}, {hi}] ({kind})")
     bad = (arr < lo) | (arr > hi)
     if np.any(bad):
         where = _describe_first(arr, bad)
@@ -391,6 +395,33 @@ def quantize_weights(weights, num_weight_bits: int = WEIGHT_BITS, mode=None):
     return truncate_weights(clip_weights(weights, mode, WEIGHT_BITS), mode, num_weight_bits)
 
 
+def check_weights_fit(weights, name: str = "weights"):
+    """Raise ValueError unless clipping (:func:`clip_weights`) would leave every
+    weight unchanged, i.e. each is an integer in the 8-bit range of the matrix's
+    own sign mode: [0, 255] if all >= 0, [-255, 0] if all <= 0, else [-256, 255].
+
+    For users who ask for no clipping. The message names ``name``, the first
+    offending value (with its index) and the allowed range. Returns ``weights``.
+    """
+    w = np.asarray(weights)
+    if w.size == 0:
+        return weights
+    mode = sign_mode(w)
+    lo, hi = weight_clip_range(mode, WEIGHT_BITS)
+    if np.issubdtype(w.dtype, np.floating):
+        bad = ~np.isfinite(w) | (w != np.round(w))
+        if np.any(bad):
+            raise ValueError(f"{name}{_describe_first(w, bad)} must be an integer in "
+                             f"[{lo}, {hi}] ({WEIGHT_BITS}-bit {mode.value} weights)")
+    bad = (w < lo) | (w > hi)
+    if np.any(bad):
+        raise ValueError(
+            f"{name}{_describe_first(w, bad)} is out of range: allowed [{lo}, {hi}] "
+            f"({WEIGHT_BITS}-bit {mode.value} weights; a mixed-sign matrix allows "
+            f"[-{1 << WEIGHT_BITS}, {(1 << WEIGHT_BITS) - 1}])")
+    return weights
+
+
 def shift_by_exponent(acc, weight_exp):
     """Scale the summed activation by the shared weight exponent: ``acc << e``
     for e > 0, arithmetic (floor) ``acc >> -e`` for e < 0. Applied to the sum,
@@ -410,6 +441,23 @@ def dense_accumulate(weights_q, s_in, graded: bool = False):
     if graded:
         return w @ s.astype(np.int64)
     return w @ (s != 0).astype(np.int64)
+
+
+def synaptic_payload(s_in, graded: bool = False):
+    """What one input contributes as a multiplier of its weights (int64):
+    1 for every non-zero input in binary mode (Lava casts to bool), the payload
+    itself in graded mode."""
+    s = np.asarray(s_in)
+    return s.astype(np.int64) if graded else (s != 0).astype(np.int64)
+
+
+def sparse_step(matrix_q, s_in, weight_exp: int = 0, graded: bool = False):
+    """:func:`dense_step` for a sparse weight matrix (any object whose ``@``
+    with an int64 vector gives the exact int64 product, e.g. a scipy CSR matrix
+    with int64 quantized data). Numerically identical to ``dense_step`` on the
+    same matrix with its zeros filled in. int32 result."""
+    acc = np.asarray(matrix_q @ synaptic_payload(s_in, graded), dtype=np.int64)
+    return shift_by_exponent(acc, weight_exp).astype(np.int32)
 
 
 def dense_step(weights_q, s_in, weight_exp: int = 0, graded: bool = False):
@@ -481,6 +529,11 @@ class FixedLifParams:
         """Fixed state units per float unit (``scale * 64``)."""
         return self.scale * (1 << ACTIVATION_SHIFT)
 
+    def lif_params(self) -> dict:
+        """Keyword arguments of ``LIF(...)``: du, dv, vth, bias_mant, bias_exp."""
+        return dict(du=self.du, dv=self.dv, vth=self.vth, bias_mant=self.bias_mant,
+                    bias_exp=self.bias_exp)
+
 
 @dataclass(frozen=True, eq=False)
 class FixedDenseParams:
@@ -492,6 +545,12 @@ class FixedDenseParams:
     weight_exp: int
     num_weight_bits: int
     scale: float
+
+    def dense_params(self) -> dict:
+        """Keyword arguments of ``Dense(...)`` / ``Sparse(...)``: weights, weight_exp,
+        num_weight_bits."""
+        return dict(weights=self.weights, weight_exp=self.weight_exp,
+                    num_weight_bits=self.num_weight_bits)
 
     @property
     def float_weights(self) -> np.ndarray:

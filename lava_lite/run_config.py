@@ -54,11 +54,15 @@ class RunConfig:
 
     ``seed`` is the root of every per-Process random generator: same seed, same results,
     whatever the placement.
+
+    ``timeout``: seconds a run may go without any Process finishing a step before it is
+    ended with RunTimeoutError naming the Processes that are stuck. ``progress``: print
+    the step and steps/s of long blocking runs (None: only when stderr is a terminal).
     """
 
     def __init__(self, select_tag: str | None = None, exception_proc_model_map: dict | None = None,
                  select_sub_proc_model: bool = False, workers: int | str | None = None,
-                 seed: int = 0, timeout: float | None = None):
+                 seed: int = 0, timeout: float | None = None, progress: bool | None = None):
         if select_tag is not None and not isinstance(select_tag, str):
             raise TypeError(f"RunConfig: select_tag must be a string, got {select_tag!r}")
         if exception_proc_model_map is not None and not isinstance(exception_proc_model_map, dict):
@@ -71,6 +75,8 @@ class RunConfig:
                              f"'{PER_PROCESS}', got {workers!r}")
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"RunConfig: seed must be a non-negative int, got {seed!r}")
+        if progress is not None and not isinstance(progress, bool):
+            raise TypeError(f"RunConfig: progress must be True, False or None, got {progress!r}")
         if timeout is not None and not (isinstance(timeout, numbers.Real) and timeout > 0):
             raise ValueError(f"RunConfig: timeout must be a positive number of seconds, "
                              f"got {timeout!r}")
@@ -80,6 +86,7 @@ class RunConfig:
         self.workers = workers
         self.seed = int(seed)
         self.timeout = timeout
+        self.progress = progress
 
     def __repr__(self) -> str:
         return (f"RunConfig(select_tag={self.select_tag!r}, workers={self.workers!r}, "

@@ -1,6 +1,6 @@
 """Where runtimes are found by name. Adding a backend adds a module that registers itself.
 
-A runtime is constructed with a Plan and offers: ``start()``, ``run(num_steps | None)``
+A runtime is constructed with a Plan (and options) and offers: ``start()``, ``run(num_steps | None)``
 (returns at once), ``wait()``, ``pause()``, ``stop()``, ``get_var(pid, name)``,
 ``set_var(pid, name, array)``, ``probe_data()`` and ``current_step``. It raises
 lava_lite errors (ProcessModelError, WorkerDiedError, ...) from ``wait``/``pause``.
@@ -18,7 +18,9 @@ def register_runtime(name: str, factory: Callable) -> None:
     _FACTORIES[name] = factory
 
 
-def create_runtime(name: str, plan):
+def create_runtime(name: str, plan, **options):
+    """A new runtime for ``plan``; ``options``: ``timeout`` (seconds without progress before
+    RunTimeoutError) and ``show_progress`` (None: only on a terminal)."""
     if name not in _FACTORIES:
         for module in _PROVIDERS:
             importlib.import_module(module)
@@ -26,4 +28,4 @@ def create_runtime(name: str, plan):
         factory = _FACTORIES[name]
     except KeyError:
         raise LookupError(f"no runtime named '{name}'; known: {sorted(_FACTORIES)}") from None
-    return factory(plan)
+    return factory(plan, **options)

@@ -35,7 +35,8 @@ class Session:
             if member._session is not None:
                 raise RunStateError(f"'{member.name}' already belongs to a compiled graph "
                                     f"run from another Process; stop that one first")
-        runtime = create_runtime(compiled.plan.runtime, compiled.plan)
+        runtime = create_runtime(compiled.plan.runtime, compiled.plan,
+                                 timeout=run_cfg.timeout, show_progress=run_cfg.progress)
         session = cls(compiled, run_cfg, runtime)
         runtime.start()
         for member in compiled.graph:

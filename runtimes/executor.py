@@ -128,8 +128,11 @@ class Executor:
     ``send(channel, step, array)`` and ``receive(channel, step)``, which blocks until the
     message arrives (storing any other message it reads into ``inbox``)."""
 
-    def __init__(self, plan: Plan, hosted_ids: list[int], transport=None):
+    def __init__(self, plan: Plan, hosted_ids: list[int], transport=None,
+                 progress: np.ndarray | None = None):
         self.plan = plan
+        # progress[pid]: last step whose spike phase Process pid finished (read by RunWatch)
+        self.progress = np.zeros(len(plan.processes), np.int64) if progress is None else progress
         ids = set(hosted_ids)
         self.hosted = [HostedProcess(plan.process(pid), plan, ids)
                        for pid in plan.schedule if pid in ids]
@@ -165,6 +168,7 @@ class Executor:
                         total += self._take(channel, t)
                     port._data = total
             hosted.call("run_spk", t)
+            self.progress[hosted.spec.id] = t
             for port, delayed, local, remote in hosted.outputs:
                 data, port.pending = port.pending, None
                 if data is None:

@@ -13,11 +13,18 @@ import numpy as np
 from lava_lite.plan import Plan
 from lava_lite.runtime_registry import register_runtime
 from lava_lite.runtimes.executor import Executor
+from lava_lite.runtimes.watch import RunWatch
+
+
+STOP_GRACE_SECONDS = 1.0
 
 
 class InProcessRuntime:
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, timeout: float | None = None,
+                 show_progress: bool | None = None):
         self.plan = plan
+        self.watch = RunWatch(np.zeros(len(plan.processes), np.int64),
+                              [p.name for p in plan.processes], timeout, show_progress)
         self.executor: Executor | None = None
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
@@ -28,10 +35,12 @@ class InProcessRuntime:
         return 0 if self.executor is None else self.executor.step
 
     def start(self) -> None:
-        self.executor = Executor(self.plan, [p.id for p in self.plan.processes])
+        self.executor = Executor(self.plan, [p.id for p in self.plan.processes],
+                                 progress=self.watch.progress)
 
     def run(self, num_steps: int | None) -> None:
         target = None if num_steps is None else self.executor.step + num_steps
+        self.watch.begin(target)
         self._halt.clear()
         self._error = None
         self._thread = threading.Thread(target=self._loop, args=(target,),
@@ -47,8 +56,13 @@ class InProcessRuntime:
 
     def wait(self) -> None:
         if self._thread is not None:
-            while self._thread.is_alive():
-                self._thread.join(0.1)
+            try:
+                while self._thread.is_alive():
+                    self._thread.join(0.1)
+                    if self._thread.is_alive():
+                        self.watch.check()
+            finally:
+                self.watch.end()
             self._thread = None
         if self._error is not None:
             error, self._error = self._error, None
@@ -61,7 +75,9 @@ class InProcessRuntime:
     def stop(self) -> None:
         self._halt.set()
         if self._thread is not None:
-            self._thread.join()
+            # A model stuck in an endless loop cannot be interrupted in this process; its
+            # daemon thread is left behind (use worker processes to be able to end it).
+            self._thread.join(STOP_GRACE_SECONDS)
             self._thread = None
 
     def get_var(self, process_id: int, name: str) -> np.ndarray:

@@ -8,6 +8,7 @@ ends every worker before the exception reaches the user.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import multiprocessing
 import os
 import shutil
@@ -22,6 +23,7 @@ from lava_lite.errors import ProcessModelError, RunStateError, WorkerDiedError
 from lava_lite.plan import Plan
 from lava_lite.runtime_registry import register_runtime
 from lava_lite.runtimes import wire
+from lava_lite.runtimes.watch import RunWatch
 from lava_lite.runtimes.worker import control_address, worker_main
 
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -39,8 +41,13 @@ def _stop_all() -> None:
 
 
 class MultiprocessRuntime:
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, timeout: float | None = None,
+                 show_progress: bool | None = None):
         self.plan = plan
+        # Shared with the forked workers: progress[pid] = last step Process pid finished.
+        shared = multiprocessing.RawArray(ctypes.c_int64, max(1, len(plan.processes)))
+        self.watch = RunWatch(np.frombuffer(shared, np.int64)[:len(plan.processes)],
+                              [p.name for p in plan.processes], timeout, show_progress)
         self.hosted_names = {w: [p.name for p in plan.on_worker(w)]
                              for w in range(plan.num_workers)}
         self.processes: list[multiprocessing.Process] = []
@@ -63,7 +70,8 @@ class MultiprocessRuntime:
         fork = multiprocessing.get_context("fork")  # workers see models defined in scripts
         try:
             for w in range(self.plan.num_workers):
-                process = fork.Process(target=worker_main, args=(self.plan, w, self.ipc_dir),
+                process = fork.Process(target=worker_main,
+                                       args=(self.plan, w, self.ipc_dir, self.watch.progress),
                                        name=f"lava_lite-worker-{w}", daemon=True)
                 process.start()
                 self.processes.append(process)
@@ -108,8 +116,9 @@ class MultiprocessRuntime:
                 raise self._death_error(worker) from None
             raise
 
-    def _receive(self, timeout: float | None = None):
-        """Next (worker, message, arrays); raises on a worker's failure or death."""
+    def _receive(self, timeout: float | None = None, watch: bool = False):
+        """Next (worker, message, arrays); raises on a worker's failure or death, and, with
+        ``watch``, on a run that stalls (RunWatch)."""
         poller = zmq.Poller()
         poller.register(self.router, zmq.POLLIN)
         sentinels = {p.sentinel: w for w, p in enumerate(self.processes)}
@@ -132,6 +141,8 @@ class MultiprocessRuntime:
             for fd, w in sentinels.items():
                 if fd in ready:
                     raise self._death_error(w)
+            if watch:
+                self.watch.check()
             waited += POLL_MS / 1000
             if timeout is not None and waited >= timeout:
                 raise TimeoutError("no answer from the workers")
@@ -146,12 +157,12 @@ class MultiprocessRuntime:
                                f" died unexpectedly ({how}); all workers were stopped")
 
     def _collect(self, kind, timeout: float | None = None, step: int | None = None,
-                 workers=None) -> dict[int, tuple]:
+                 workers=None, watch: bool = False) -> dict[int, tuple]:
         """Wait for one ``kind`` message (with ``step``, if given) from each worker."""
         waiting = set(range(self.plan.num_workers) if workers is None else workers)
         replies = {}
         while waiting:
-            worker, message, arrays = self._receive(timeout)
+            worker, message, arrays = self._receive(timeout, watch)
             if isinstance(message, kind) and worker in waiting and (
                     step is None or message.step == step):
                 waiting.discard(worker)
@@ -168,19 +179,22 @@ class MultiprocessRuntime:
     # -- runs ------------------------------------------------------------------------------
     def run(self, num_steps: int | None) -> None:
         self.target = None if num_steps is None else self.current_step + num_steps
+        self.watch.begin(self.target)
         for w in range(self.plan.num_workers):
             self._send(w, wire.Run(until=self.target))
 
     def wait(self) -> None:
-        if self.target is None:
-            self._collect(wire.Done)  # continuous: only ends by an error
-        self._collect(wire.Done, step=self.target)
+        try:
+            # A continuous run never sends Done: this waits until an error or Ctrl-C.
+            self._collect(wire.Done, step=self.target, watch=True)
+        finally:
+            self.watch.end()
         self.current_step = self.target
 
     def pause(self) -> None:
         for w in range(self.plan.num_workers):
             self._send(w, wire.Halt())
-        halted = self._collect(wire.Halted)
+        halted = self._collect(wire.Halted, watch=True)
         self.target = max(message.step for message, _ in halted.values())
         for w in range(self.plan.num_workers):
             self._send(w, wire.Run(until=self.target))

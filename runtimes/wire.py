@@ -7,6 +7,8 @@ Everything read from a socket is checked before use; a bad message raises ``Wire
 """
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Any, Literal, Union
 
 import msgpack
@@ -16,17 +18,25 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 MAX_HEADER_BYTES = 4096
 _UNPACK_LIMITS = dict(raw=False, max_str_len=MAX_HEADER_BYTES, max_bin_len=0,
                       max_array_len=64, max_map_len=32, max_ext_len=0, strict_map_key=True)
-# dtypes that may cross the wire: plain numbers, no objects.
+# dtypes that may cross the wire: plain numbers, no objects, written as ``dtype.str``.
 ALLOWED_DTYPE_KINDS = set("biuf")
+_DTYPE_NAME = re.compile(r"[<>|=]?[biuf][0-9]{1,2}")
+MAX_STEP = 2**63 - 1
+MAX_NDIM = 32
 
 
 class WireError(ValueError):
     """A message that does not follow the wire format or does not fit what was expected."""
 
 
-def _unpack_header(frame: bytes) -> Any:
-    if len(frame) > MAX_HEADER_BYTES:
-        raise WireError(f"header of {len(frame)} bytes exceeds {MAX_HEADER_BYTES}")
+def _is_int(value: Any, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high  # bool is not a number here
+
+
+def _unpack_header(frame) -> Any:
+    size = memoryview(frame).nbytes
+    if size > MAX_HEADER_BYTES:
+        raise WireError(f"header of {size} bytes exceeds {MAX_HEADER_BYTES}")
     try:
         return msgpack.unpackb(frame, **_UNPACK_LIMITS)
     except Exception as exc:  # msgpack raises several types for corrupt input
@@ -34,34 +44,49 @@ def _unpack_header(frame: bytes) -> Any:
 
 
 def _dtype(name: Any) -> np.dtype:
-    if not isinstance(name, str) or len(name) > 8:
+    if not isinstance(name, str) or not _DTYPE_NAME.fullmatch(name):
         raise WireError(f"bad dtype field {name!r}")
     try:
         dtype = np.dtype(name)
-    except TypeError:
+    except Exception:  # TypeError for unknown sizes such as 'i3'
         raise WireError(f"unknown dtype {name!r}") from None
     if dtype.kind not in ALLOWED_DTYPE_KINDS:
         raise WireError(f"dtype {name!r} is not allowed on the wire")
     return dtype
 
 
-def _array(frame, dtype: np.dtype, shape) -> np.ndarray:
-    if not (isinstance(shape, list) and len(shape) <= 32
-            and all(isinstance(d, int) and 0 <= d < 2**40 for d in shape)):
+def _plain(array) -> np.ndarray:
+    """The sender refuses what a receiver would drop (objects would send raw pointers)."""
+    array = np.ascontiguousarray(array)
+    if array.dtype.kind not in ALLOWED_DTYPE_KINDS:
+        raise WireError(f"arrays of dtype {array.dtype} cannot cross the wire")
+    return array
+
+
+def _shape(shape: Any) -> tuple[int, ...]:
+    if not (isinstance(shape, list) and len(shape) <= MAX_NDIM
+            and all(_is_int(d, 0, 2**40) for d in shape)):
         raise WireError(f"bad shape {shape!r}")
+    return tuple(shape)
+
+
+def _array(frame, dtype: np.dtype, shape) -> np.ndarray:
+    shape = _shape(shape)
     buffer = memoryview(frame)
-    expected = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    expected = dtype.itemsize * math.prod(shape)  # Python ints: no overflow
     if buffer.nbytes != expected:
         raise WireError(f"buffer of {buffer.nbytes} bytes, expected {expected} for "
                         f"{dtype} {tuple(shape)}")
     array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
+    if dtype.kind == "b" and array.view(np.uint8).max(initial=0) > 1:
+        raise WireError("a bool array holds bytes other than 0 and 1")
     array.flags.writeable = False
     return array
 
 
 # -- data ----------------------------------------------------------------------------------
 def encode_data(channel: int, step: int, array: np.ndarray) -> list:
-    array = np.ascontiguousarray(array)
+    array = _plain(array)
     header = msgpack.packb(["d", channel, step, array.dtype.str, list(array.shape)])
     return [header, array]
 
@@ -71,16 +96,16 @@ def decode_data(frames: list, expected: dict[int, tuple[np.dtype, tuple]]) -> tu
     """(channel, step, read-only array); ``expected`` maps channel ids to (dtype, shape)."""
     if len(frames) != 2:
         raise WireError(f"data message has {len(frames)} frames, expected 2")
-    header = _unpack_header(bytes(frames[0]))
+    header = _unpack_header(frames[0])
     if not (isinstance(header, list) and len(header) == 5 and header[0] == "d"):
         raise WireError(f"not a data header: {header!r}")
     _, channel, step, dtype_name, shape = header
-    if not isinstance(channel, int) or channel not in expected:
+    if type(channel) is not int or channel not in expected:
         raise WireError(f"message for unexpected channel {channel!r}")
-    if not isinstance(step, int) or step < 1:
+    if not _is_int(step, 1, MAX_STEP):
         raise WireError(f"bad step {step!r}")
     dtype, want_shape = expected[channel]
-    if _dtype(dtype_name) != dtype or tuple(shape) != tuple(want_shape):
+    if _dtype(dtype_name) != dtype or _shape(shape) != tuple(want_shape):
         raise WireError(f"channel {channel}: got {dtype_name} {shape}, expected {dtype.str} "
                         f"{list(want_shape)}")
     return channel, step, _array(frames[1], dtype, shape)
@@ -94,7 +119,7 @@ class _Msg(BaseModel):
 
 class Run(_Msg):
     k: Literal["run"] = "run"
-    until: int | None = Field(None, ge=1)
+    until: int | None = Field(None, ge=1, le=MAX_STEP)
 
 
 class Halt(_Msg):
@@ -127,12 +152,12 @@ class Ready(_Msg):
 
 class Done(_Msg):
     k: Literal["done"] = "done"
-    step: int = Field(ge=0)
+    step: int = Field(ge=0, le=MAX_STEP)
 
 
 class Halted(_Msg):
     k: Literal["halted"] = "halted"
-    step: int = Field(ge=0)
+    step: int = Field(ge=0, le=MAX_STEP)
 
 
 class Reply(_Msg):
@@ -160,7 +185,7 @@ MAX_CONTROL_HEADER_BYTES = 1 << 20
 
 
 def encode_control(message: _Msg, arrays: tuple[np.ndarray, ...] = ()) -> list:
-    arrays = [np.ascontiguousarray(a) for a in arrays]
+    arrays = [_plain(a) for a in arrays]
     described = message.model_copy(update={"arrays": [(a.dtype.str, list(a.shape))
                                                       for a in arrays]})
     return [msgpack.packb(described.model_dump()), *arrays]
@@ -169,11 +194,11 @@ def encode_control(message: _Msg, arrays: tuple[np.ndarray, ...] = ()) -> list:
 def decode_control(frames: list) -> tuple[_Msg, list[np.ndarray]]:
     if not frames:
         raise WireError("empty control message")
-    raw = bytes(frames[0])
-    if len(raw) > MAX_CONTROL_HEADER_BYTES:
-        raise WireError(f"control header of {len(raw)} bytes is too large")
+    size = memoryview(frames[0]).nbytes
+    if size > MAX_CONTROL_HEADER_BYTES:
+        raise WireError(f"control header of {size} bytes is too large")
     try:
-        fields = msgpack.unpackb(raw, raw=False, max_bin_len=0, max_ext_len=0,
+        fields = msgpack.unpackb(frames[0], raw=False, max_bin_len=0, max_ext_len=0,
                                  strict_map_key=True)
         message = _CONTROL.validate_python(fields)
     except ValidationError as exc:

@@ -25,6 +25,7 @@ from lava_lite.runtimes.executor import Executor
 # (what the pipeline needs to stay deadlock-free), not so many that memory grows unbounded.
 MIN_HIGH_WATER_MARK = 256
 PARENT_CHECK_SECONDS = 0.25
+RECONNECT_MS = 2
 
 
 def control_address(ipc_dir: str) -> str:
@@ -86,6 +87,8 @@ class ZmqTransport:
         hwm = max(MIN_HIGH_WATER_MARK, 8 * num_channels)
         sock.setsockopt(zmq.SNDHWM if kind == zmq.PUSH else zmq.RCVHWM, hwm)
         sock.setsockopt(zmq.LINGER, 0)
+        # Peers bind while we connect: retry fast, not after ZeroMQ's default 100 ms.
+        sock.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         self.sockets.append(sock)
         return sock
 
@@ -134,8 +137,10 @@ class ZmqTransport:
 
 
 class Worker:
-    def __init__(self, plan: Plan, worker: int, ipc_dir: str, context: zmq.Context):
+    def __init__(self, plan: Plan, worker: int, ipc_dir: str, context: zmq.Context,
+                 progress: np.ndarray):
         self.plan = plan
+        self.progress = progress
         self.worker = worker
         self.parent_pid = os.getppid()
         self.socket = context.socket(zmq.DEALER)
@@ -163,7 +168,7 @@ class Worker:
     def serve(self) -> None:
         try:
             self.executor = Executor(self.plan, [p.id for p in self.plan.on_worker(self.worker)],
-                                     self.transport)
+                                     self.transport, self.progress)
             self.transport.inbox = self.executor.inbox
             self.send(wire.Ready())
         except ProcessModelError as exc:
@@ -231,14 +236,14 @@ class Worker:
         self.socket.close()
 
 
-def worker_main(plan: Plan, worker: int, ipc_dir: str) -> None:
+def worker_main(plan: Plan, worker: int, ipc_dir: str, progress: np.ndarray) -> None:
     """Entry point of a worker OS process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     _die_with_parent()
     context = zmq.Context()
     runner = None
     try:
-        runner = Worker(plan, worker, ipc_dir, context)
+        runner = Worker(plan, worker, ipc_dir, context, progress)
         runner.serve()
     except StopRequested:
         pass

@@ -1,0 +1,145 @@
+"""Faults never hang and nothing leaks: stalls, Ctrl-C, exits, kills, repeated runs."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, RunConfig,
+                       RunSteps, RunTimeoutError, Var, VarType, implements)
+from lava_lite.proc_lib import SinkRingBuffer
+
+
+class Spinner(Process):
+    """Sends ones; at step ``hang_at`` its model never returns."""
+
+    def __init__(self, *, hang_at=0, name=None):
+        super().__init__(name=name)
+        self.out = OutPort((2,))
+        self.proc_params["hang_at"] = hang_at
+
+
+@implements(proc=Spinner)
+class SpinnerModel(LoihiProcessModel):
+    out = OutPortType(np.float64)
+
+    def run_spk(self):
+        while self.time_step == self.proc_params["hang_at"]:
+            time.sleep(0.01)
+        self.out.send(np.ones(2))
+
+
+def test_stuck_model_times_out_naming_the_process():
+    spinner = Spinner(hang_at=3, name="stuck_one")
+    sink = SinkRingBuffer(shape=(2,), buffer=10, name="downstream")
+    spinner.out.connect(sink.a_in)
+    start = time.monotonic()
+    with pytest.raises(RunTimeoutError, match=r"no progress for 1 s: stuck_one.* did not "
+                                              r"finish time step 3"):
+        spinner.run(RunSteps(10), RunConfig(workers="per_process", timeout=1))
+    assert time.monotonic() - start < 5
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_repeated_runs_leak_no_descriptors_threads_or_processes():
+    def cycle():
+        spinner = Spinner()
+        sink = SinkRingBuffer(shape=(2,), buffer=3)
+        spinner.out.connect(sink.a_in)
+        with spinner:
+            spinner.run(RunSteps(3), RunConfig(workers=2))
+
+    cycle()  # first use loads modules and creates lazily-made resources
+    fds, threads = _open_fds(), threading.active_count()
+    for _ in range(200):
+        cycle()
+    import multiprocessing
+    assert not multiprocessing.active_children()
+    assert _open_fds() <= fds + 3
+    assert threading.active_count() <= threads + 2
+
+
+SCRIPT = textwrap.dedent("""
+    import os, sys, time
+    import numpy as np
+    from lava_lite import RunConfig, RunSteps, RunContinuous
+    from lava_lite.proc_lib import LIF, Dense, SourceRingBuffer
+    src = SourceRingBuffer(data=np.ones((3, 5)))
+    dense = Dense(weights=np.ones((3, 3)))
+    lif = LIF(shape=(3,))
+    src.s_out.connect(dense.s_in)
+    dense.a_out.connect(lif.a_in)
+    mode = sys.argv[1]
+    cfg = RunConfig(workers="per_process")
+    if mode == "interrupt":
+        lif.run(RunSteps(10**9, blocking=False), cfg)
+    else:
+        lif.run(RunContinuous(), cfg)
+    pids = [p.pid for p in lif._session.runtime.processes]
+    print(" ".join(map(str, pids)), flush=True)
+    if mode == "interrupt":
+        try:
+            lif.wait()
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(0)
+    elif mode == "exit":
+        sys.exit(0)  # no stop(): the interpreter's exit must end the workers
+    else:
+        time.sleep(60)  # waits to be killed
+""")
+
+
+def _start_script(mode: str):
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, mode], stdout=subprocess.PIPE,
+                            text=True)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 3
+    return proc, pids
+
+
+def _gone(pids, within: float = 3.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(_alive(pid) for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_ctrl_c_during_a_run_stops_every_worker():
+    proc, pids = _start_script("interrupt")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=10)
+    assert "interrupted" in out
+    assert _gone(pids)
+
+
+def test_exiting_without_stop_ends_the_workers():
+    proc, pids = _start_script("exit")
+    assert proc.wait(timeout=10) == 0
+    assert _gone(pids)
+
+
+def test_killed_user_process_leaves_no_orphans():
+    proc, pids = _start_script("sleep")
+    proc.kill()
+    proc.wait(timeout=10)
+    assert _gone(pids)
