@@ -226,6 +226,14 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
                                  dtype=ptype.dtype.str, delayed=ptype.delayed)
                      for k, (s, sp, d, dp, shape, ptype) in enumerate(channels)]
 
+    fed = {(c.dst, c.dst_port) for c in channel_plans}
+    for process in leaves:
+        for name, port in process.members_of(InPort).items():
+            if declared[process][name].required and (ids[process], name) not in fed:
+                raise CompileError(f"InPort '{name}' of Process '{process.name}' is not "
+                                   f"connected, but its model {chosen[process][0].__name__} "
+                                   f"needs input there")
+
     order = _schedule(list(ids.values()), channel_plans, names)
     costs = {ids[p]: 1.0 + sum(v.size for v in p.members_of(Var).values()) for p in leaves}
     placement, num_workers = _place(order, costs, run_cfg.workers)

@@ -40,7 +40,12 @@ class VarType(_DeclaredType):
 
 
 class InPortType(_DeclaredType):
-    """dtype of the data an InPort hands to the model."""
+    """dtype of the data an InPort hands to the model. ``required=True``: the model cannot
+    run with this port unconnected (an unconnected InPort otherwise receives zeros)."""
+
+    def __init__(self, dtype, precision: int | None = None, required: bool = False):
+        super().__init__(dtype, precision)
+        self.required = bool(required)
 
 
 class OutPortType(_DeclaredType):

@@ -210,6 +210,20 @@ def test_per_process_seeds_do_not_depend_on_placement():
     assert other != seeds[0]
 
 
+def test_unconnected_required_in_port_is_refused():
+    class Needy(Process):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.a_in = InPort((2,))
+
+    @implements(proc=Needy)
+    class NeedyModel(LoihiProcessModel):
+        a_in = InPortType(np.float64, required=True)
+
+    with pytest.raises(CompileError, match="InPort 'a_in' of Process 'needy' is not connected"):
+        compile_graph(Needy(name="needy"), RunConfig())
+
+
 def test_integer_model_refuses_non_integer_and_out_of_range_values():
     class Small(Process):
         def __init__(self, value, name=None):
