@@ -8,9 +8,11 @@ is polled between steps and while waiting for data, so halt and stop are always 
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -26,6 +28,7 @@ from lava_lite.runtimes.executor import Executor
 MIN_HIGH_WATER_MARK = 256
 PARENT_CHECK_SECONDS = 0.25
 RECONNECT_MS = 2
+CONTROL_CHECK_SECONDS = 0.002
 
 
 def control_address(ipc_dir: str) -> str:
@@ -190,10 +193,14 @@ class Worker:
         executor = self.executor
         if isinstance(message, wire.Run):
             self.target = message.until
+            next_check = time.monotonic() + CONTROL_CHECK_SECONDS
             while self.target is None or executor.step < self.target:
                 executor.run_step()
-                if self.socket.poll(0):
-                    self.handle_while_running(between_steps=True)
+                # Asking ZeroMQ costs ~4 us, more than a small step: ask every few ms.
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + CONTROL_CHECK_SECONDS
+                    while self.socket.poll(0):
+                        self.handle_while_running(between_steps=True)
             self.send(wire.Done(step=executor.step))
         elif isinstance(message, wire.Halt):
             self.send(wire.Halted(step=executor.step))
@@ -240,6 +247,7 @@ def worker_main(plan: Plan, worker: int, ipc_dir: str, progress: np.ndarray) -> 
     """Entry point of a worker OS process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     _die_with_parent()
+    gc.freeze()  # what the fork inherited is never garbage: keep collections cheap
     context = zmq.Context()
     runner = None
     try:
