@@ -82,7 +82,12 @@ class ProcessPlan(_Frozen):
 
 
 class ChannelPlan(_Frozen):
-    """One OutPort -> InPort edge. ``delayed``: data sent at step t is received at step t+1."""
+    """One OutPort -> InPort edge. ``delayed``: data sent at step t is received at step t+1.
+
+    ``shape`` is what travels (the sending port's shape). ``transform`` lists the port
+    transforms (reshape, transpose, concat placement, ...) the receiver applies, in order, to
+    turn that into data of the receiving port's shape; see ``lava_lite.runtimes.transforms``.
+    """
     id: int
     src: int
     src_port: str
@@ -91,6 +96,7 @@ class ChannelPlan(_Frozen):
     shape: tuple[int, ...]
     dtype: str
     delayed: bool
+    transform: tuple[dict[str, Any], ...] = ()
 
 
 class Plan(_Frozen):

@@ -14,6 +14,7 @@ import numpy as np
 from lava_lite.errors import ProcessModelError
 from lava_lite.model import REGISTRY, LoihiProcessModel
 from lava_lite.plan import Plan, ProcessPlan
+from lava_lite.runtimes.transforms import compile_transform
 
 PHASES = (("pre_guard", "run_pre_mgmt"), ("lrn_guard", "run_lrn"),
           ("post_guard", "run_post_mgmt"))
@@ -138,6 +139,8 @@ class Executor:
                        for pid in plan.schedule if pid in ids]
         self.by_id = {h.spec.id: h for h in self.hosted}
         self.transport = transport
+        self.transforms = {c.id: compile_transform(c.transform) for c in plan.channels
+                           if c.transform and c.dst in ids}
         self.inbox: dict[tuple[int, int], np.ndarray] = {}
         self.step = 0
         for channel in plan.channels:
@@ -153,7 +156,8 @@ class Executor:
         data = self.inbox.pop((channel, step), None)
         if data is None:
             data = self.transport.receive(channel, step)
-        return data
+        transform = self.transforms.get(channel)
+        return data if transform is None else transform(data)
 
     def run_step(self) -> int:
         t = self.step + 1
