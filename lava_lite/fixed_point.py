@@ -650,7 +650,9 @@ def float_to_fixed_dense(weights, scale: float = 1.0) -> FixedDenseParams:
     if peak == 0.0:
         exp = 0
     else:
-        exp = max(math.ceil(math.log2(peak / limit)), WEIGHT_EXP_MIN)
+        ratio = peak / limit  # may underflow to 0 for subnormal weights
+        exp = (WEIGHT_EXP_MIN if ratio <= 2.0 ** WEIGHT_EXP_MIN
+               else max(math.ceil(math.log2(ratio)), WEIGHT_EXP_MIN))
         # guard against log2 rounding at exact powers of two
         while exp > WEIGHT_EXP_MIN and peak / 2.0 ** (exp - 1) <= limit:
             exp -= 1

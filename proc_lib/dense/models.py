@@ -1,10 +1,11 @@
-"""How Dense runs: float CPU model."""
+"""How Dense runs: float CPU model and bit-accurate fixed-point (Loihi) model."""
 from __future__ import annotations
 
 import numpy as np
 
-from lava_lite import (CPU, InPortType, LoihiProcessModel, LoihiProtocol, OutPortType,
-                       VarType, implements, requires, tag)
+from lava_lite import (CPU, CompileError, InPortType, LoihiProcessModel, LoihiProtocol,
+                       OutPortType, VarType, implements, requires, tag)
+from lava_lite import fixed_point as fxp
 from lava_lite.proc_lib.dense.process import Dense
 
 
@@ -21,3 +22,85 @@ class PyDenseFloat(LoihiProcessModel):
         if self.proc_params["num_message_bits"] == 0:
             s_in = s_in != 0
         self.a_out.send(self.weights @ s_in)
+
+
+def validate_fixed_synapse(process_name: str, kind: str, model: str, params: dict,
+                           weights: np.ndarray) -> None:
+    """Compile-time checks shared by the fixed-point Dense and Sparse models: integer
+    weights (that fit 8 bits if ``clip_weights`` is False), ``weight_exp`` in [-8, 7] and
+    ``num_weight_bits`` in [1, 8]. Raises CompileError naming the Process."""
+    where = f"Process '{process_name}' ({kind}, fixed_pt model {model})"
+    for key, lo, hi in (("weight_exp", fxp.WEIGHT_EXP_MIN, fxp.WEIGHT_EXP_MAX),
+                        ("num_weight_bits", fxp.NUM_WEIGHT_BITS_MIN, fxp.NUM_WEIGHT_BITS_MAX)):
+        value = params.get(key)
+        if value is not None and not lo <= value <= hi:
+            raise CompileError(f"{where}: {key} = {value} is out of range: allowed "
+                               f"[{lo}, {hi}]")
+    weights = np.asarray(weights)
+    if np.issubdtype(weights.dtype, np.floating) and weights.size:
+        bad = ~np.isfinite(weights) | (weights != np.round(weights))
+        if np.any(bad):
+            index = np.unravel_index(int(np.flatnonzero(bad)[0]), weights.shape)
+            raise CompileError(
+                f"{where}: weights[{', '.join(map(str, index))}] = {weights[index].item()!r} "
+                f"is not an integer; fixed-point weights are 8-bit integer mantissas in "
+                f"[-256, 255] scaled by 2**weight_exp. Convert float weights with "
+                f"lava_lite.fixed_point.float_to_fixed_dense")
+    if not params.get("clip_weights", True):
+        try:
+            fxp.check_weights_fit(weights)
+        except ValueError as exc:
+            raise CompileError(f"{where}: {exc}, and clip_weights=False asks not to clip "
+                               f"them") from None
+
+
+class _QuantizedWeights:
+    """Quantized (clipped, truncated) int64 weights of a fixed-point synapse model,
+    recomputed only when the ``weights`` Var is rebound (the runtime's ``set`` does that)."""
+
+    def __init__(self):
+        self.source = None
+        self.value = None
+
+    def get(self, weights, params: dict, quantize):
+        if self.source is not weights:
+            if not params.get("clip_weights", True):
+                fxp.check_weights_fit(weights)  # a set() between runs; raises ValueError
+            self.value = quantize(weights)
+            self.source = weights
+        return self.value
+
+
+@implements(proc=Dense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+class PyDenseFixed(LoihiProcessModel):
+    """Bit-accurate Loihi Dense (Lava ``PyDenseModelBitAcc``).
+
+    Weights are quantized once (and again after each ``weights.set``): sign mode, clip to 8
+    bits, keep ``num_weight_bits`` (``fixed_point.quantize_weights``); the ``weights`` Var
+    keeps the values as given. Each step sends ``(W @ s) << weight_exp`` (arithmetic right
+    shift for a negative exponent) of this step's input; the runtime delivers it one step
+    later.
+    """
+
+    s_in = InPortType(np.int32)
+    a_out = OutPortType(np.int32, delayed=True)
+    weights = VarType(np.int32)
+
+    def __init__(self, proc_params: dict | None = None):
+        super().__init__(proc_params)
+        self._quantized = _QuantizedWeights()
+
+    @classmethod
+    def validate(cls, process_name: str, params: dict, var_inits: dict) -> None:
+        validate_fixed_synapse(process_name, "Dense", cls.__name__, params,
+                               var_inits["weights"])
+
+    def run_spk(self) -> None:
+        params = self.proc_params
+        weights_q = self._quantized.get(
+            self.weights, params,
+            lambda w: fxp.quantize_weights(w, params["num_weight_bits"]).astype(np.int64))
+        self.a_out.send(fxp.dense_step(weights_q, self.s_in.recv(), params["weight_exp"],
+                                       graded=params["num_message_bits"] > 0))

@@ -12,11 +12,15 @@ class Dense(Process):
     Delivers at step t+1 what it received at step t, which is what lets recurrent loops run.
     ``num_message_bits = 0``: binary spikes (sum of the columns of the active inputs); more:
     graded input (``weights @ s_in``). Fixed point: weights are 8-bit mantissas keeping
-    ``num_weight_bits`` bits, and the sum is shifted by ``weight_exp``.
+    ``num_weight_bits`` bits, and the sum is shifted by ``weight_exp``; weights outside the
+    8-bit range are clipped (as in Lava) unless ``clip_weights=False``, which refuses them
+    when the run is compiled. ``lava_lite.fixed_point.float_to_fixed_dense`` converts float
+    weights.
     """
 
     def __init__(self, *, weights, weight_exp: int = 0, num_weight_bits: int = 8,
-                 num_message_bits: int = 0, name: str | None = None):
+                 num_message_bits: int = 0, clip_weights: bool = True,
+                 name: str | None = None):
         super().__init__(name=name)
         weights = np.asarray(weights)
         if weights.ndim != 2:
@@ -26,6 +30,10 @@ class Dense(Process):
                            ("num_message_bits", num_message_bits)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise TypeError(f"{self.name}: {key} must be an int, got {value!r}")
+        if not isinstance(clip_weights, bool):
+            raise TypeError(f"{self.name}: clip_weights must be True or False, "
+                            f"got {clip_weights!r}")
+        self.proc_params["clip_weights"] = clip_weights
         if not 0 <= num_message_bits <= 32:
             raise ValueError(f"{self.name}: num_message_bits must be in [0, 32], "
                              f"got {num_message_bits}")

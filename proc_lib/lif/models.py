@@ -1,10 +1,11 @@
-"""How LIF runs: float CPU model (bit-accurate fixed-point model in models_fixed)."""
+"""How LIF runs: float CPU model and bit-accurate fixed-point (Loihi) model."""
 from __future__ import annotations
 
 import numpy as np
 
-from lava_lite import (CPU, InPortType, LoihiProcessModel, LoihiProtocol, OutPortType,
-                       VarType, implements, requires, tag)
+from lava_lite import (CPU, CompileError, InPortType, LoihiProcessModel, LoihiProtocol,
+                       OutPortType, VarType, implements, requires, tag)
+from lava_lite import fixed_point as fxp
 from lava_lite.proc_lib.lif.process import LIF
 
 
@@ -30,4 +31,65 @@ class PyLifFloat(LoihiProcessModel):
         self.v[:] = self.v * (1 - self.dv) + self.u + self.bias_mant
         spikes = self.v > self.vth
         self.v[spikes] = 0
+        self.s_out.send(spikes)
+
+
+@implements(proc=LIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+class PyLifFixed(LoihiProcessModel):
+    """Bit-accurate Loihi LIF (Lava ``PyLifModelBitAcc``): 24-bit u and v, 12-bit decays.
+
+    Parameters are Loihi integers: ``du``/``dv`` in [0, 4095] (u decays by
+    ``(4096 - (du + 1)) / 4096``, v by ``(4096 - dv) / 4096``), ``vth`` in [0, 2**17 - 1]
+    (compared as ``vth << 6``), ``bias_mant`` 13-bit signed, ``bias_exp`` in [0, 7]. Every
+    rule is in ``lava_lite.fixed_point``; ``float_to_fixed_lif`` converts float parameters.
+    Spikes are sent as bool. With ``strict_overflow`` a wrap of u or a saturation of v
+    raises (naming the neurons) and leaves the state as it was before the step.
+    """
+
+    a_in = InPortType(np.int32)
+    s_out = OutPortType(np.bool_, precision=1)
+    u = VarType(np.int32, precision=fxp.STATE_BITS)
+    v = VarType(np.int32, precision=fxp.STATE_BITS)
+    du = VarType(np.uint16, precision=fxp.DECAY_BITS)
+    dv = VarType(np.uint16, precision=fxp.DECAY_BITS)
+    vth = VarType(np.uint32, precision=fxp.VTH_BITS)
+    bias_mant = VarType(np.int16, precision=fxp.BIAS_MANT_BITS)
+    bias_exp = VarType(np.uint8, precision=fxp.BIAS_EXP_BITS)
+
+    @classmethod
+    def validate(cls, process_name: str, params: dict, var_inits: dict) -> None:
+        """Refuse parameters that are not Loihi integers of the declared widths (the
+        compiler checks the ranges too; this adds the conversion hint)."""
+        for name, declared in cls.declared_types().items():
+            if not isinstance(declared, VarType) or name not in var_inits:
+                continue
+            signed = np.issubdtype(declared.dtype, np.signedinteger)
+            value = np.asarray(var_inits[name])
+            if value.shape == (1,):
+                value = value.reshape(())  # du, dv, vth: show "du = 0.1", not "du[0] = 0.1"
+            try:
+                fxp.check_range(name, value, declared.precision, signed=signed)
+            except ValueError as exc:
+                raise CompileError(
+                    f"Process '{process_name}' (LIF, fixed_pt model {cls.__name__}): {exc}. "
+                    f"A fixed-point LIF takes Loihi integer units; convert float parameters "
+                    f"with lava_lite.fixed_point.float_to_fixed_lif") from None
+
+    def run_spk(self) -> None:
+        try:
+            u, v, spikes = fxp.lif_step(self.u, self.v, self.a_in.recv(), self.du, self.dv,
+                                        self.vth, self.bias_mant, self.bias_exp,
+                                        strict=self.proc_params.get("strict_overflow", False))
+        except fxp.FixedPointOverflowError as exc:
+            where = ""
+            if len(self.u.shape) > 1:
+                where = " (as (row, col, ...) indices: " + ", ".join(
+                    str(tuple(int(i) for i in np.unravel_index(k, self.u.shape)))
+                    for k in exc.indices[:5]) + ")"
+            raise OverflowError(f"strict_overflow: {exc}{where}; the state is left as it "
+                                f"was before this step") from None
+        self.u[...] = u
+        self.v[...] = v
         self.s_out.send(spikes)

@@ -10,12 +10,20 @@ class LIF(Process):
     Each step: ``u = u * (1 - du) + a_in``; ``v = v * (1 - dv) + u + bias``; a neuron spikes
     where ``v > vth`` and its ``v`` is reset to 0 (``u`` is not). In fixed point (Loihi units)
     ``du``/``dv`` are 12-bit decay constants, ``vth`` is shifted left by 6 and the bias is
-    ``bias_mant << bias_exp``; see ``lava_lite.fixed_point``.
+    ``bias_mant << bias_exp``; see ``lava_lite.fixed_point`` (``float_to_fixed_lif`` converts
+    float parameters).
+
+    ``strict_overflow=True`` (fixed point only): raise, naming the neuron, the first time u
+    would wrap at 24 bits or v would saturate, instead of wrapping/saturating as Loihi does.
     """
 
     def __init__(self, *, shape, u=0, v=0, du=0, dv=0, bias_mant=0, bias_exp=0, vth=10,
-                 name: str | None = None):
+                 strict_overflow: bool = False, name: str | None = None):
         super().__init__(name=name)
+        if not isinstance(strict_overflow, bool):
+            raise TypeError(f"{self.name}: strict_overflow must be True or False, "
+                            f"got {strict_overflow!r}")
+        self.proc_params["strict_overflow"] = strict_overflow
         self.a_in = InPort(shape)
         self.s_out = OutPort(shape)
         self.u = Var(shape, init=u)
