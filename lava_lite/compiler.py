@@ -20,6 +20,7 @@ from lava_lite.ports import AbstractPort, InPort, OutPort
 from lava_lite.probing import ProbingProcess
 from lava_lite.process import Process
 from lava_lite.run_config import PER_PROCESS, RunConfig
+from lava_lite.value_checks import check_value
 from lava_lite.var import Var
 
 # Below this much work (neurons + synapses) per worker, an extra worker costs more in IPC
@@ -84,26 +85,11 @@ def select_model(process: Process, run_cfg: RunConfig) -> tuple[type[ProcessMode
 
 
 def _var_plan(process: Process, var: Var, declared: VarType) -> VarPlan:
-    init = var.init
-    where = f"Process '{process.name}', Var '{var.name}'"
-    if np.issubdtype(declared.dtype, np.integer):
-        if not np.issubdtype(init.dtype, np.integer) and not np.issubdtype(init.dtype, np.bool_):
-            if init.size and not np.all(np.isfinite(init) & (np.round(init) == init)):
-                bad = init.flat[int(np.argmax(~(np.isfinite(init) & (np.round(init) == init))
-                                              .ravel()))]
-                raise CompileError(f"{where}: value {bad.item()!r} is not an integer, but the model "
-                                   f"declares {declared.dtype} (a fixed-point model needs "
-                                   f"integer parameters; see lava_lite.fixed_point)")
-        bits = declared.precision or np.iinfo(declared.dtype).bits
-        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if np.issubdtype(
-            declared.dtype, np.signedinteger) else (0, (1 << bits) - 1)
-        if init.size and (init.min() < low or init.max() > high):
-            bad = init.min() if init.min() < low else init.max()
-            raise CompileError(f"{where}: value {bad} does not fit {bits}-bit "
-                               f"{declared.dtype}; allowed range [{low}, {high}]")
+    check_value(f"Process '{process.name}', Var '{var.name}'", var.init, declared.dtype,
+                declared.precision)
     return VarPlan(name=var.name, shape=var.shape, dtype=declared.dtype.str,
                    precision=declared.precision,
-                   init=np.ascontiguousarray(init.astype(declared.dtype)))
+                   init=np.ascontiguousarray(var.init.astype(declared.dtype)))
 
 
 def _check_declared(process: Process, model: type[ProcessModel]) -> dict:

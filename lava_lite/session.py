@@ -7,6 +7,7 @@ from lava_lite.compiler import compile_graph
 from lava_lite.errors import RunStateError
 from lava_lite.run_config import RunConfig, RunSteps
 from lava_lite.runtime_registry import create_runtime
+from lava_lite.value_checks import check_value
 
 
 # Errors that refuse one request and leave the run intact.
@@ -119,8 +120,11 @@ class Session:
 
     def set_var(self, var, value: np.ndarray) -> None:
         self._require_idle(f"set {var.qualified_name}")
-        self._guarded(self.runtime.set_var, self.compiled.process_ids[var.process], var.name,
-                      value)
+        process_id = self.compiled.process_ids[var.process]
+        spec = next(v for v in self.plan.process(process_id).vars if v.name == var.name)
+        check_value(f"Process '{var.process.name}', Var '{var.name}'", value,
+                    np.dtype(spec.dtype), spec.precision)
+        self._guarded(self.runtime.set_var, process_id, var.name, value)
 
     def probe_data(self, observer) -> dict[int, np.ndarray]:
         """Recorded data of ``observer``'s probes, by probe id."""

@@ -165,11 +165,13 @@ class Executor:
             hosted.model.time_step = t
             for port, channels in hosted.inputs:
                 if len(channels) == 1:
-                    port._data = self._take(channels[0], t)
+                    data = self._take(channels[0], t)
+                    port._data = data if data.dtype == port.dtype else _read_only(
+                        data.astype(port.dtype))
                 elif channels:
                     total = np.zeros(port.shape, port.dtype)
                     for channel in channels:  # fixed order: by channel id, i.e. by source
-                        total += self._take(channel, t)
+                        np.add(total, self._take(channel, t), out=total, casting="unsafe")
                     port._data = total
             hosted.call("run_spk", t)
             self.progress[hosted.spec.id] = t
@@ -188,8 +190,8 @@ class Executor:
                 for channel in remote:
                     self.transport.send(channel, arrival, data)
                 for probe_id, num_steps in hosted.port_probes.get(port.name, ()):
-                    if t <= num_steps:
-                        hosted.probe_buffers[probe_id][t - 1] = data
+                    if arrival <= num_steps:  # as received: a delayed port's data a step later
+                        hosted.probe_buffers[probe_id][arrival - 1] = data
         if self.uses_management:
             for guard, phase in PHASES:
                 for hosted in self.hosted:

@@ -234,8 +234,17 @@ def test_integer_model_refuses_non_integer_and_out_of_range_values():
     class SmallModel(LoihiProcessModel):
         x = VarType(np.int32, precision=8)
 
-    with pytest.raises(CompileError, match=r"'s1', Var 'x': value 0\.5 is not an integer"):
+    with pytest.raises(CompileError, match=r"'s1', Var 'x': value 0\.5 is not an integer; "
+                                           r"allowed: integers in \[-128, 127\]"):
         compile_graph(Small(0.5, name="s1"), RunConfig())
-    with pytest.raises(CompileError, match=r"'s2', Var 'x': value 300 does not fit 8-bit.*"
-                                           r"\[-128, 127\]"):
+    with pytest.raises(CompileError, match=r"'s2', Var 'x': value 300 does not fit; allowed: "
+                                           r"integers in \[-128, 127\] \(8-bit int32\)"):
         compile_graph(Small(300, name="s2"), RunConfig())
+    small = Small(1, name="s3")
+    with small:
+        small.run(RunSteps(1), RunConfig(workers=0))
+        with pytest.raises(CompileError, match=r"'s3', Var 'x': value 200 does not fit"):
+            small.x.set([1, 200])
+        with pytest.raises(CompileError, match=r"value 0\.7 is not an integer"):
+            small.x.set([0.7, 1])
+        assert np.array_equal(small.x.get(), [1, 1])  # the refused set changed nothing
