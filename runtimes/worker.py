@@ -231,6 +231,10 @@ class Worker:
             # Finish the step under way (if any), then wait for the coordinator's next word.
             self.target = self.executor.step + (0 if between_steps else 1)
             self.send(wire.Halted(step=self.target))
+        elif isinstance(message, wire.Run):
+            # After a halt, the coordinator may name a later step before this worker has
+            # finished the step it was in: take the new target instead of dropping it.
+            self.target = message.until
         else:
             self.send(wire.Reply(error=f"'{message.k}' is not possible while running"))
 

@@ -237,3 +237,22 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_repeated_pause_resume_keeps_every_process_on_the_same_step():
+    ramp = Ramp(name="ramp")
+    dense = Dense(weights=np.eye(3), num_message_bits=24, name="dense")
+    lif = LIF(shape=(3,), vth=1e9, name="lif")
+    ramp.out.connect(dense.s_in)
+    dense.a_out.connect(lif.a_in)
+    direct = sink_of(ramp.out, 100_000)
+    cfg = RunConfig(workers="per_process", select_tag="floating_pt")
+    with ramp:
+        for _ in range(5):
+            ramp.run(RunContinuous(), cfg)
+            time.sleep(0.05)
+            ramp.pause()
+            step = int(ramp.last.get()[0])
+            assert np.count_nonzero(direct.data.get()[0]) == step
+            # lif integrates the step numbers, one step late through Dense: u = sum(1..step-1)
+            assert lif.u.get()[0] == pytest.approx(step * (step - 1) / 2)
