@@ -157,27 +157,41 @@ def _schedule(ids: list[int], channels: list[ChannelPlan], names: dict[int, str]
     return order
 
 
+def _chunks(order: list[int], costs: dict[int, float], workers: int) -> dict[int, int]:
+    """Contiguous, cost-balanced chunks of the schedule, one per worker."""
+    total = sum(costs[p] for p in order)
+    placement, worker, done = {}, 0, 0.0
+    for k, pid in enumerate(order):
+        if worker < workers - 1 and (done >= total * (worker + 1) / workers
+                                     or len(order) - k <= workers - worker - 1):
+            worker += 1
+        placement[pid] = worker
+        done += costs[pid]
+    return placement
+
+
 def _place(order: list[int], costs: dict[int, float], workers) -> tuple[dict[int, int], int]:
-    """Worker of each Process: contiguous, cost-balanced chunks of the schedule."""
+    """Worker of each Process and the number of workers.
+
+    ``None`` (automatic): as many workers as cores allow, but only while every worker gets
+    at least WORK_PER_EXTRA_WORKER of work; a worker with less costs more in IPC than it
+    saves, so small networks run in one worker.
+    """
     if workers == 0:
         return dict.fromkeys(order, 0), 0
     if workers == PER_PROCESS:
         return {pid: k for k, pid in enumerate(order)}, len(order)
-    if workers is None:
-        useful = int(sum(costs.values()) // WORK_PER_EXTRA_WORKER)
-        workers = max(1, min(useful, os.cpu_count() or 1))
-    workers = min(workers, len(order))
-    total = sum(costs[p] for p in order)
-    placement, worker, done = {}, 0, 0.0
-    for k, pid in enumerate(order):
-        remaining_procs = len(order) - k
-        remaining_workers = workers - worker
-        if worker < workers - 1 and (done >= total * (worker + 1) / workers
-                                     or remaining_procs <= remaining_workers - 1):
-            worker += 1
-        placement[pid] = worker
-        done += costs[pid]
-    return placement, workers
+    if workers is not None:
+        workers = min(workers, len(order))
+        return _chunks(order, costs, workers), workers
+    for count in range(min(os.cpu_count() or 1, len(order)), 0, -1):
+        placement = _chunks(order, costs, count)
+        load = [0.0] * count
+        for pid, worker in placement.items():
+            load[worker] += costs[pid]
+        if count == 1 or min(load) >= WORK_PER_EXTRA_WORKER:
+            return placement, count
+    raise AssertionError("unreachable: one worker always fits")
 
 
 def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:

@@ -50,11 +50,13 @@ class RuntimeOutPort:
         self.pending = None
 
     def send(self, data) -> None:
-        array = np.asarray(data)
+        # Always a copy: the model may change its own array before every receiver has read it.
+        array = np.array(data, dtype=self.dtype)
         if array.shape != self.shape:
             raise ValueError(f"{self.owner}.{self.name}: sent data of shape {array.shape}, "
                              f"but the port's shape is {self.shape}")
-        self.pending = _read_only(array.astype(self.dtype, copy=True))
+        array.flags.writeable = False
+        self.pending = array
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -74,12 +76,14 @@ class HostedProcess:
             raise ProcessModelError(spec.name, self.model_name, "model construction", 0,
                                     traceback.format_exc()) from None
         self.model.rng = np.random.default_rng(spec.seed)
+        self.probe_buffers: dict[int, np.ndarray] = {}
         self.var_dtypes = {}
         for var in spec.vars:
             setattr(self.model, var.name, var.init.copy())
             self.var_dtypes[var.name] = np.dtype(var.dtype)
         self.inputs: list[tuple[RuntimeInPort, list[int]]] = []
-        self.outputs: list[tuple[RuntimeOutPort, bool, list[int], list[int]]] = []
+        # (port, delayed, local channels, remote channels, probes of the port)
+        self.outputs: list[tuple[RuntimeOutPort, bool, list[int], list[int], list]] = []
         for port in spec.ports:
             dtype = np.dtype(port.dtype)
             if port.direction == "in":
@@ -90,28 +94,33 @@ class HostedProcess:
             else:
                 runtime_port = RuntimeOutPort(port.name, port.shape, dtype, spec.name)
                 out = [c for c in plan.channels if c.src == spec.id and c.src_port == port.name]
+                probes = [(self._probe_buffer(probe, port.shape, dtype), probe.num_steps)
+                          for probe in spec.probes if probe.target == port.name]
                 self.outputs.append((runtime_port, port.delayed,
                                      [c.id for c in out if c.dst in hosted_ids],
-                                     [c.id for c in out if c.dst not in hosted_ids]))
+                                     [c.id for c in out if c.dst not in hosted_ids], probes))
             setattr(self.model, port.name, runtime_port)
-        self.probe_buffers: dict[int, np.ndarray] = {}
-        self.var_probes: list[tuple[int, str, int]] = []
-        self.port_probes: dict[str, list[tuple[int, int]]] = {}
-        for probe in spec.probes:
-            member = next(m for m in (*spec.vars, *spec.ports) if m.name == probe.target)
-            self.probe_buffers[probe.id] = np.zeros((probe.num_steps, *member.shape),
-                                                    np.dtype(member.dtype))
-            if probe.kind == "var":
-                self.var_probes.append((probe.id, probe.target, probe.num_steps))
-            else:
-                self.port_probes.setdefault(probe.target, []).append((probe.id, probe.num_steps))
+        self.var_probes = [(self._probe_buffer(probe, var.shape, np.dtype(var.dtype)), var.name,
+                            probe.num_steps)
+                           for var in spec.vars for probe in spec.probes
+                           if probe.target == var.name]
+        self.run_spk = self.model.run_spk
+
+    def _probe_buffer(self, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
+        buffer = np.zeros((probe.num_steps, *shape), dtype)
+        self.probe_buffers[probe.id] = buffer
+        return buffer
 
     def call(self, phase: str, time_step: int):
         try:
             return getattr(self.model, phase)()
         except Exception:
-            raise ProcessModelError(self.spec.name, self.model_name, phase, time_step,
-                                    traceback.format_exc()) from None
+            raise self.failure(phase, time_step) from None
+
+    def failure(self, phase: str, time_step: int, text: str | None = None) -> ProcessModelError:
+        """The error naming this Process; call while handling the model's exception."""
+        return ProcessModelError(self.spec.name, self.model_name, phase, time_step,
+                                 text or traceback.format_exc())
 
     def get_var(self, name: str) -> np.ndarray:
         return np.array(getattr(self.model, name), dtype=self.var_dtypes[name])
@@ -138,6 +147,7 @@ class Executor:
         self.hosted = [HostedProcess(plan.process(pid), plan, ids)
                        for pid in plan.schedule if pid in ids]
         self.by_id = {h.spec.id: h for h in self.hosted}
+        self.var_probing = [h for h in self.hosted if h.var_probes]
         self.transport = transport
         self.transforms = {c.id: compile_transform(c.transform) for c in plan.channels
                            if c.transform and c.dst in ids}
@@ -173,34 +183,37 @@ class Executor:
                     for channel in channels:  # fixed order: by channel id, i.e. by source
                         np.add(total, self._take(channel, t), out=total, casting="unsafe")
                     port._data = total
-            hosted.call("run_spk", t)
+            try:
+                hosted.run_spk()
+            except Exception:
+                raise hosted.failure("run_spk", t) from None
             self.progress[hosted.spec.id] = t
-            for port, delayed, local, remote in hosted.outputs:
+            for port, delayed, local, remote, probes in hosted.outputs:
                 data, port.pending = port.pending, None
                 if data is None:
-                    if local or remote or port.name in hosted.port_probes:
-                        raise ProcessModelError(
-                            hosted.spec.name, hosted.model_name, "run_spk", t,
-                            f"the model did not send on OutPort '{port.name}'; a lock-step "
-                            f"model sends on each connected OutPort every step")
+                    if local or remote or probes:
+                        raise hosted.failure(
+                            "run_spk", t, f"the model did not send on OutPort '{port.name}'; "
+                                          f"a lock-step model sends on each connected OutPort "
+                                          f"every step")
                     continue
                 arrival = t + 1 if delayed else t
                 for channel in local:
                     self.inbox[(channel, arrival)] = data
                 for channel in remote:
                     self.transport.send(channel, arrival, data)
-                for probe_id, num_steps in hosted.port_probes.get(port.name, ()):
+                for buffer, num_steps in probes:
                     if arrival <= num_steps:  # as received: a delayed port's data a step later
-                        hosted.probe_buffers[probe_id][arrival - 1] = data
+                        buffer[arrival - 1] = data
         if self.uses_management:
             for guard, phase in PHASES:
                 for hosted in self.hosted:
                     if hosted.call(guard, t):
                         hosted.call(phase, t)
-        for hosted in self.hosted:
-            for probe_id, name, num_steps in hosted.var_probes:
+        for hosted in self.var_probing:
+            for buffer, name, num_steps in hosted.var_probes:
                 if t <= num_steps:
-                    hosted.probe_buffers[probe_id][t - 1] = getattr(hosted.model, name)
+                    buffer[t - 1] = getattr(hosted.model, name)
         self.step = t
         return t
 

@@ -17,6 +17,7 @@ import traceback
 
 import numpy as np
 import zmq
+from threadpoolctl import threadpool_limits
 
 from lava_lite.errors import ProcessModelError
 from lava_lite.plan import Plan
@@ -252,6 +253,10 @@ def worker_main(plan: Plan, worker: int, ipc_dir: str, progress: np.ndarray) -> 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     _die_with_parent()
     gc.freeze()  # what the fork inherited is never garbage: keep collections cheap
+    if plan.num_workers > 1:
+        # Workers share the cores: BLAS pools sized for the whole machine would spin
+        # against each other.
+        threadpool_limits(max(1, (os.cpu_count() or 1) // plan.num_workers))
     context = zmq.Context()
     runner = None
     try:

@@ -21,7 +21,14 @@ class PyDenseFloat(LoihiProcessModel):
         s_in = self.s_in.recv()
         if self.proc_params["num_message_bits"] == 0:
             s_in = s_in != 0
-        self.a_out.send(self.weights @ s_in)
+        # The port copies what is sent, so one product buffer can be reused every step.
+        self.a_out.send(np.matmul(self.weights, s_in, out=self._product()))
+
+    def _product(self) -> np.ndarray:
+        buffer = getattr(self, "_buffer", None)
+        if buffer is None:
+            buffer = self._buffer = np.empty(self.weights.shape[0])
+        return buffer
 
 
 def validate_fixed_synapse(process_name: str, kind: str, model: str, params: dict,

@@ -26,11 +26,15 @@ class PyLifFloat(LoihiProcessModel):
     bias_exp = VarType(np.float64)
 
     def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        self.u[:] = self.u * (1 - self.du) + a_in
-        self.v[:] = self.v * (1 - self.dv) + self.u + self.bias_mant
-        spikes = self.v > self.vth
-        self.v[spikes] = 0
+        # In place, in the order u*(1-du) + a_in and v*(1-dv) + u + bias (as Lava computes).
+        u, v = self.u, self.v
+        u *= 1 - self.du
+        u += self.a_in.recv()
+        v *= 1 - self.dv
+        v += u
+        v += self.bias_mant
+        spikes = v > self.vth
+        v[spikes] = 0
         self.s_out.send(spikes)
 
 
