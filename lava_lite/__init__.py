@@ -7,10 +7,11 @@ executable plan. Runtimes live in ``lava_lite.runtimes``, the process library in
 from lava_lite.errors import (CompileError, LavaLiteError, ProcessModelError, RunStateError,
                               RunTimeoutError, WorkerDiedError)
 from lava_lite.model import (CPU, AsyncProtocol, InPortType, LoihiProcessModel, LoihiProtocol,
-                             NeuroCore, OutPortType, ProcessModel, Resource, VarType, implements,
-                             requires, tag)
+                             NeuroCore, OutPortType, ProcessModel, RefPortType, Resource,
+                             VarPortType, VarType, implements, requires, tag)
 from lava_lite.ports import InPort, OutPort
 from lava_lite.process import Process
+from lava_lite.ref_ports import RefPort, VarPort
 from lava_lite.run_config import RunConfig, RunContinuous, RunSteps
 from lava_lite.var import Var
 
@@ -19,7 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CPU", "AsyncProtocol", "CompileError", "InPort", "InPortType", "LavaLiteError",
     "LoihiProcessModel", "LoihiProtocol", "NeuroCore", "OutPort", "OutPortType", "Process",
-    "ProcessModel", "ProcessModelError", "Resource", "RunConfig", "RunContinuous", "RunStateError",
-    "RunSteps", "RunTimeoutError", "Var", "VarType", "WorkerDiedError", "implements", "requires",
+    "ProcessModel", "ProcessModelError", "RefPort", "RefPortType", "Resource", "RunConfig", "RunContinuous", "RunStateError",
+    "RunSteps", "RunTimeoutError", "Var", "VarPort", "VarPortType", "VarType", "WorkerDiedError", "implements", "requires",
     "tag",
 ]

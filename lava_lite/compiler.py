@@ -14,10 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_lite.errors import CompileError
-from lava_lite.model import REGISTRY, InPortType, OutPortType, ProcessModel, VarType
-from lava_lite.plan import ChannelPlan, Plan, PortPlan, ProbePlan, ProcessPlan, VarPlan
+from lava_lite.model import (REGISTRY, InPortType, OutPortType, ProcessModel, RefPortType,
+                             VarPortType, VarType)
+from lava_lite.plan import (ChannelPlan, Plan, PortPlan, ProbePlan, ProcessPlan, RefChannelPlan,
+                            VarPlan)
 from lava_lite.ports import AbstractPort, InPort, OutPort
 from lava_lite.probing import ProbingProcess
+from lava_lite.ref_ports import RefPort, VarPort
 from lava_lite.process import Process
 from lava_lite.run_config import PER_PROCESS, RunConfig
 from lava_lite.value_checks import check_value
@@ -46,7 +49,7 @@ def collect_graph(start: Process) -> list[Process]:
         neighbours = list(process._observers)
         if isinstance(process, ProbingProcess):
             neighbours += [member.process for member, _ in process._probe_requests]
-        for port in process.members_of(AbstractPort).values():
+        for port in (*process.members_of(AbstractPort).values(), *process._implicit_ports):
             neighbours += [p.process for p in (*port.in_connections, *port.out_connections)]
         for other in neighbours:
             if other not in seen:
@@ -94,7 +97,8 @@ def _var_plan(process: Process, var: Var, declared: VarType) -> VarPlan:
 
 def _check_declared(process: Process, model: type[ProcessModel]) -> dict:
     declared = model.declared_types()
-    expected = {Var: VarType, InPort: InPortType, OutPort: OutPortType}
+    expected = {Var: VarType, InPort: InPortType, OutPort: OutPortType, RefPort: RefPortType,
+                VarPort: VarPortType}
     for name, member in process.members.items():
         kind = next(t for t in expected if isinstance(member, t))
         if name not in declared:
@@ -104,7 +108,9 @@ def _check_declared(process: Process, model: type[ProcessModel]) -> dict:
             raise CompileError(f"model {model.__name__} declares '{name}' as "
                                f"{type(declared[name]).__name__}, but on Process "
                                f"'{process.name}' it is a {kind.__name__}")
-    extra = sorted(set(declared) - set(process.members))
+    # A VarPort is optional on a Process (RefPorts may also use an implicit one).
+    extra = sorted(n for n in set(declared) - set(process.members)
+                   if not isinstance(declared[n], VarPortType))
     if extra:
         raise CompileError(f"model {model.__name__} declares {extra}, which Process "
                            f"'{process.name}' ({type(process).__name__}) does not have")
@@ -120,6 +126,35 @@ def _leaf_destinations(port: AbstractPort) -> list[InPort]:
         else:
             found += _leaf_destinations(nxt)
     return found
+
+
+def _direction(port: AbstractPort) -> str:
+    return {InPort: "in", OutPort: "out", RefPort: "ref", VarPort: "var"}[type(port)]
+
+
+def _ref_channels(leaves: list[Process], ids: dict, declared: dict,
+                  wire_base: int) -> list[RefChannelPlan]:
+    """RefPort -> Var edges, refusing targets a RefPort may not reach."""
+    refs = []
+    for process in leaves:
+        for name, port in process.members_of(RefPort).items():
+            for var_port in port.out_connections:
+                var, owner = var_port.var, var_port.var.process
+                where = f"RefPort '{name}' of Process '{process.name}'"
+                if owner is process:
+                    raise CompileError(f"{where} targets Var '{var.name}' of its own Process; "
+                                       f"a Process reads its own Vars directly")
+                if not var.shareable:
+                    raise CompileError(f"{where} targets Var '{var.name}' of '{owner.name}', "
+                                       f"which is not shareable (Var(..., shareable=False))")
+                if owner not in ids:
+                    raise CompileError(f"{where} targets Var '{var.name}' of '{owner.name}', "
+                                       f"which has no model in this graph")
+                refs.append(RefChannelPlan(
+                    id=len(refs), src=ids[process], src_port=name, dst=ids[owner],
+                    var=var.name, shape=var.shape, dtype=declared[owner][var.name].dtype.str,
+                    wire_base=wire_base + 5 * len(refs)))
+    return refs
 
 
 def _check_params(process: Process) -> None:
@@ -259,7 +294,7 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
             process_class=f"{type(process).__module__}:{type(process).__qualname__}",
             model=model.import_path(), model_choice=reason, params=process.proc_params,
             vars=tuple(_var_plan(process, v, types[n]) for n, v in process.members_of(Var).items()),
-            ports=tuple(PortPlan(name=n, direction="in" if isinstance(port, InPort) else "out",
+            ports=tuple(PortPlan(name=n, direction=_direction(port),
                                  shape=port.shape, dtype=types[n].dtype.str,
                                  delayed=getattr(types[n], "delayed", False))
                         for n, port in process.members_of(AbstractPort).items()),
@@ -267,6 +302,7 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
             seed=int(seeds[pid].generate_state(1)[0]), cost=costs[pid]))
 
     plan = Plan(processes=tuple(process_plans), channels=tuple(channel_plans),
+                ref_channels=tuple(_ref_channels(leaves, ids, declared, len(channel_plans))),
                 schedule=tuple(order), num_workers=num_workers,
                 runtime="in_process" if num_workers == 0 else "multiprocess",
                 root_seed=run_cfg.seed)

@@ -60,6 +60,14 @@ class OutPortType(_DeclaredType):
         self.delayed = bool(delayed)
 
 
+class RefPortType(_DeclaredType):
+    """dtype a RefPort reads and writes in (the target Var's values are cast to it)."""
+
+
+class VarPortType(_DeclaredType):
+    """Declared for an explicit VarPort member; the runtime serves it, the model never sees it."""
+
+
 # -- resources, protocols ----------------------------------------------------------------
 class Resource:
     """Something a model needs to run on (``@requires``)."""

@@ -7,7 +7,7 @@ and become ``{dtype, shape, base64}`` only when the plan is written as JSON.
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
@@ -51,7 +51,7 @@ class VarPlan(_Frozen):
 
 class PortPlan(_Frozen):
     name: str
-    direction: Literal["in", "out"]
+    direction: Literal["in", "out", "ref", "var"]
     shape: tuple[int, ...]
     dtype: str
     delayed: bool = False
@@ -99,9 +99,40 @@ class ChannelPlan(_Frozen):
     transform: tuple[dict[str, Any], ...] = ()
 
 
+class RefChannelPlan(_Frozen):
+    """RefPort ``src_port`` of Process ``src`` reaching Var ``var`` of Process ``dst``.
+
+    On the wire each access is a request answered before the next (a read by the value, a
+    write by an empty ack), and the RefPort side ends each step with an empty ``end``
+    message, after which the owner may start its next spike phase. ``wire_base`` is the
+    first of the five wire channel ids (read, write, reply, ack, end) this edge uses.
+    """
+    id: int
+    src: int
+    src_port: str
+    dst: int
+    var: str
+    shape: tuple[int, ...]
+    dtype: str  # the Var's dtype on its owner's model
+    wire_base: int
+
+
+class RefWireIds(NamedTuple):
+    read: int
+    write: int
+    reply: int
+    ack: int
+    end: int
+
+
+def ref_wire_ids(ref: RefChannelPlan) -> RefWireIds:
+    return RefWireIds(*range(ref.wire_base, ref.wire_base + 5))
+
+
 class Plan(_Frozen):
     processes: tuple[ProcessPlan, ...]
     channels: tuple[ChannelPlan, ...]
+    ref_channels: tuple[RefChannelPlan, ...] = ()
     schedule: tuple[int, ...]  # process ids in an order that respects undelayed channels
     num_workers: int  # 0: run in the user's process
     runtime: str

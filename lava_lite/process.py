@@ -55,6 +55,7 @@ class Process:
         self.name = name or f"{type(self).__name__}_{self._creation_index}"
         self.proc_params: dict = {}
         self._observers: list[Process] = []  # probing Processes watching this one
+        self._implicit_ports: list = []  # VarPorts made by RefPort.connect_var
         self._session = None
 
     def __setattr__(self, key, value):

@@ -13,7 +13,7 @@ import numpy as np
 
 from lava_lite.errors import ProcessModelError
 from lava_lite.model import REGISTRY, LoihiProcessModel
-from lava_lite.plan import Plan, ProcessPlan
+from lava_lite.plan import Plan, ProcessPlan, ref_wire_ids
 from lava_lite.runtimes.transforms import compile_transform
 
 PHASES = (("pre_guard", "run_pre_mgmt"), ("lrn_guard", "run_lrn"),
@@ -59,6 +59,53 @@ class RuntimeOutPort:
         self.pending = array
 
 
+class RuntimeRefPort:
+    """What a model's RefPort is at run time: ``read()`` and ``write(data)`` the target Var
+    during management phases. Same-worker targets are reached directly, others by one
+    request message each way."""
+
+    __slots__ = ("name", "shape", "dtype", "owner", "_executor", "_ref", "_target")
+
+    def __init__(self, name: str, shape: tuple, dtype: np.dtype, owner: str, executor, ref,
+                 target: "HostedProcess | None"):
+        self.name, self.shape, self.dtype, self.owner = name, shape, dtype, owner
+        self._executor, self._ref, self._target = executor, ref, target
+
+    def read(self) -> np.ndarray:
+        self._executor.require_management(self)
+        self._require_connected()
+        if self._target is not None:
+            value = self._target.get_var(self._ref.var)
+        else:
+            ids = ref_wire_ids(self._ref)
+            value = self._executor.remote_access(ids.read, _EMPTY, ids.reply)
+        return value.astype(self.dtype)
+
+    def write(self, data) -> None:
+        self._executor.require_management(self)
+        self._require_connected()
+        array = np.asarray(data)
+        if array.shape != self.shape:
+            raise ValueError(f"{self.owner}.{self.name}: wrote data of shape {array.shape}, "
+                             f"but the port's shape is {self.shape}")
+        array = array.astype(self._ref.dtype)
+        if self._target is not None:
+            self._target.set_var(self._ref.var, array)
+        else:
+            ids = ref_wire_ids(self._ref)
+            self._executor.remote_access(ids.write, array, ids.ack)
+
+
+    def _require_connected(self) -> None:
+        if self._ref is None:
+            raise RuntimeError(f"{self.owner}.{self.name}: this RefPort is not connected to a "
+                               f"Var (use connect_var)")
+
+
+_EMPTY = np.zeros(0, bool)
+_EMPTY.flags.writeable = False
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
@@ -67,7 +114,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 class HostedProcess:
     """One model instance with its runtime ports, channel wiring and probe buffers."""
 
-    def __init__(self, spec: ProcessPlan, plan: Plan, hosted_ids: set[int]):
+    def __init__(self, spec: ProcessPlan, plan: Plan, hosted_ids: set[int], executor):
         self.spec = spec
         self.model_name = spec.model.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
         try:
@@ -82,11 +129,21 @@ class HostedProcess:
             setattr(self.model, var.name, var.init.copy())
             self.var_dtypes[var.name] = np.dtype(var.dtype)
         self.inputs: list[tuple[RuntimeInPort, list[int]]] = []
+        self.ref_ports: list[RuntimeRefPort] = []
         # (port, delayed, local channels, remote channels, probes of the port)
         self.outputs: list[tuple[RuntimeOutPort, bool, list[int], list[int], list]] = []
         for port in spec.ports:
             dtype = np.dtype(port.dtype)
-            if port.direction == "in":
+            if port.direction == "ref":
+                ref = next((r for r in plan.ref_channels
+                            if r.src == spec.id and r.src_port == port.name), None)
+                runtime_port = RuntimeRefPort(port.name, port.shape, dtype, spec.name,
+                                              executor, ref, None)
+                if ref is not None:
+                    self.ref_ports.append(runtime_port)
+            elif port.direction == "var":
+                continue  # served by the runtime; the model never sees it
+            elif port.direction == "in":
                 runtime_port = RuntimeInPort(port.name, port.shape, dtype)
                 channels = [c.id for c in plan.channels
                             if c.dst == spec.id and c.dst_port == port.name]
@@ -144,9 +201,27 @@ class Executor:
         # progress[pid]: last step whose spike phase Process pid finished (read by RunWatch)
         self.progress = np.zeros(len(plan.processes), np.int64) if progress is None else progress
         ids = set(hosted_ids)
-        self.hosted = [HostedProcess(plan.process(pid), plan, ids)
+        self.hosted = [HostedProcess(plan.process(pid), plan, ids, self)
                        for pid in plan.schedule if pid in ids]
         self.by_id = {h.spec.id: h for h in self.hosted}
+        for hosted in self.hosted:  # RefPorts whose target Var lives here are reached directly
+            for port in hosted.ref_ports:
+                port._target = self.by_id.get(port._ref.dst)
+        # RefPort edges crossing this worker: as the accessing side, and as the Var's owner.
+        self.refs_out = [r for r in plan.ref_channels if r.src in ids and r.dst not in ids]
+        self.refs_in = [r for r in plan.ref_channels if r.dst in ids and r.src not in ids]
+        self.request_handlers = {}
+        for ref in self.refs_in:
+            wire_ids = ref_wire_ids(ref)
+            self.request_handlers.update({wire_ids.read: (ref, "read"),
+                                          wire_ids.write: (ref, "write"),
+                                          wire_ids.end: (ref, "end")})
+        if self.refs_in:
+            transport.on_request = self.on_request
+        self.serving_step: int | None = None  # step whose RefPort requests are served now
+        self.pending_requests: dict[tuple[int, int], np.ndarray] = {}
+        self.ends_received: set[tuple[int, int]] = set()
+        self.managing = False
         self.var_probing = [h for h in self.hosted if h.var_probes]
         self.transport = transport
         self.transforms = {c.id: compile_transform(c.transform) for c in plan.channels
@@ -157,8 +232,9 @@ class Executor:
             if channel.delayed and channel.dst in ids:  # nothing was sent at step 0
                 self.inbox[(channel.id, 1)] = _read_only(
                     np.zeros(channel.shape, np.dtype(channel.dtype)))
-        # Steps pay for management phases only where some hosted model defines a guard.
-        self.uses_management = any(
+        # Steps pay for management phases only where some hosted model defines a guard or a
+        # RefPort edge crosses this worker.
+        self.uses_management = bool(self.refs_in or self.refs_out) or any(
             getattr(type(h.model), guard, None) is not getattr(LoihiProcessModel, guard)
             for h in self.hosted for guard, _ in PHASES)
 
@@ -206,16 +282,65 @@ class Executor:
                     if arrival <= num_steps:  # as received: a delayed port's data a step later
                         buffer[arrival - 1] = data
         if self.uses_management:
-            for guard, phase in PHASES:
-                for hosted in self.hosted:
-                    if hosted.call(guard, t):
-                        hosted.call(phase, t)
+            self._manage(t)
         for hosted in self.var_probing:
             for buffer, name, num_steps in hosted.var_probes:
                 if t <= num_steps:
                     buffer[t - 1] = getattr(hosted.model, name)
         self.step = t
         return t
+
+    # -- management phases and RefPorts ------------------------------------------------------
+    def _manage(self, t: int) -> None:
+        """Guarded management phases of step t, in order, with RefPort requests from other
+        workers served meanwhile; the step ends once every accessing peer said it is done."""
+        self.serving_step = t
+        for key in sorted(k for k in self.pending_requests if k[1] == t):
+            self._serve(key[0], t, self.pending_requests.pop(key))
+        self.managing = True
+        try:
+            for guard, phase in PHASES:
+                for hosted in self.hosted:
+                    if hosted.call(guard, t):
+                        hosted.call(phase, t)
+        finally:
+            self.managing = False
+        for ref in self.refs_out:
+            self.transport.send(ref_wire_ids(ref).end, t, _EMPTY)
+        while any((ref.id, t) not in self.ends_received for ref in self.refs_in):
+            self.transport.wait_any()
+        self.ends_received.difference_update((ref.id, t) for ref in self.refs_in)
+        self.serving_step = None
+
+    def require_management(self, port: RuntimeRefPort) -> None:
+        if not self.managing:
+            raise RuntimeError(f"{port.owner}.{port.name}: RefPorts read and write only in "
+                               f"management phases (run_pre_mgmt, run_lrn, run_post_mgmt)")
+
+    def remote_access(self, request_id: int, payload: np.ndarray, reply_id: int) -> np.ndarray:
+        t = self.step + 1
+        self.transport.send(request_id, t, payload)
+        return self.transport.receive(reply_id, t)
+
+    def on_request(self, wire_id: int, step: int, array: np.ndarray) -> None:
+        """A RefPort request from another worker: served if it is for the step being
+        managed here, kept until then otherwise."""
+        if step == self.serving_step:
+            self._serve(wire_id, step, array)
+        else:
+            self.pending_requests[(wire_id, step)] = array
+
+    def _serve(self, wire_id: int, step: int, array: np.ndarray) -> None:
+        ref, kind = self.request_handlers[wire_id]
+        wire_ids = ref_wire_ids(ref)
+        owner = self.by_id[ref.dst]
+        if kind == "read":
+            self.transport.send(wire_ids.reply, step, owner.get_var(ref.var))
+        elif kind == "write":
+            owner.set_var(ref.var, array)
+            self.transport.send(wire_ids.ack, step, _EMPTY)
+        else:
+            self.ends_received.add((ref.id, step))
 
     def probe_data(self) -> dict[int, np.ndarray]:
         return {pid: buf for h in self.hosted for pid, buf in h.probe_buffers.items()}

@@ -20,7 +20,7 @@ import zmq
 from threadpoolctl import threadpool_limits
 
 from lava_lite.errors import ProcessModelError
-from lava_lite.plan import Plan
+from lava_lite.plan import Plan, ref_wire_ids
 from lava_lite.runtimes import wire
 from lava_lite.runtimes.executor import Executor
 
@@ -53,37 +53,60 @@ def _die_with_parent() -> None:
             pass
 
 
+def _wire_links(plan: Plan) -> list[tuple[int, int, int, np.dtype, tuple, bool]]:
+    """(sending Process, receiving Process, wire id, dtype, shape, is a ref request) of every
+    kind of message that may travel: data channels and the five ids of each RefPort edge."""
+    links = [(c.src, c.dst, c.id, np.dtype(c.dtype), c.shape, False) for c in plan.channels]
+    empty = (np.dtype(bool), (0,))
+    for ref in plan.ref_channels:
+        var = (np.dtype(ref.dtype), ref.shape)
+        ids = ref_wire_ids(ref)
+        links += [(ref.src, ref.dst, ids.read, *empty, True),
+                  (ref.src, ref.dst, ids.write, *var, True),
+                  (ref.src, ref.dst, ids.end, *empty, True),
+                  (ref.dst, ref.src, ids.reply, *var, False),
+                  (ref.dst, ref.src, ids.ack, *empty, False)]
+    return links
+
+
 class ZmqTransport:
-    """Carries the channels that cross this worker's boundary."""
+    """Carries the messages that cross this worker's boundary, one socket per peer and
+    direction. While waiting for anything it keeps serving RefPort requests from peers
+    (``on_request``) and hearing the coordinator, so no wait can deadlock on either."""
 
     def __init__(self, context: zmq.Context, plan: Plan, worker: int, ipc_dir: str, control):
         self.control = control
         self.parent_pid = os.getppid()
         self.inbox: dict = {}
-        here = {p.id for p in plan.on_worker(worker)}
+        self.on_request = None  # set by the executor when it hosts RefPort targets
         worker_of = {p.id: p.worker for p in plan.processes}
-        incoming = [c for c in plan.channels if c.dst in here and c.src not in here]
-        outgoing = [c for c in plan.channels if c.src in here and c.dst not in here]
+        incoming: dict[int, dict] = {}  # peer -> {wire id: (dtype, shape)}
+        outgoing: dict[int, list[int]] = {}  # peer -> wire ids
+        self.request_ids: set[int] = set()
+        for src, dst, wire_id, dtype, shape, is_request in _wire_links(plan):
+            if worker_of[dst] == worker and worker_of[src] != worker:
+                incoming.setdefault(worker_of[src], {})[wire_id] = (dtype, shape)
+                if is_request:
+                    self.request_ids.add(wire_id)
+            elif worker_of[src] == worker and worker_of[dst] != worker:
+                outgoing.setdefault(worker_of[dst], []).append(wire_id)
         self.sockets: list[zmq.Socket] = []
-        per_peer: dict[int, list] = {}
-        for c in incoming:
-            per_peer.setdefault(worker_of[c.src], []).append(c)
-        self.source = {}  # channel -> (socket, channels expected on that socket)
-        for peer, channels in sorted(per_peer.items()):
-            sock = self._socket(context, zmq.PULL, len(channels))
+        self.source = {}  # wire id -> (socket, wire ids expected on that socket)
+        self.request_sockets = []
+        for peer, expected in sorted(incoming.items()):
+            sock = self._socket(context, zmq.PULL, len(expected))
             sock.bind(data_address(ipc_dir, worker, peer))
-            expected = {c.id: (np.dtype(c.dtype), c.shape) for c in channels}
-            for c in channels:
-                self.source[c.id] = (sock, expected)
-        per_peer = {}
-        for c in outgoing:
-            per_peer.setdefault(worker_of[c.dst], []).append(c)
+            for wire_id in expected:
+                self.source[wire_id] = (sock, expected)
+            if self.request_ids & expected.keys():
+                self.request_sockets.append((sock, expected))
         self.destination = {}
-        for peer, channels in sorted(per_peer.items()):
-            sock = self._socket(context, zmq.PUSH, len(channels))
+        for peer, wire_ids in sorted(outgoing.items()):
+            sock = self._socket(context, zmq.PUSH, len(wire_ids))
             sock.connect(data_address(ipc_dir, peer, worker))
-            for c in channels:
-                self.destination[c.id] = sock
+            for wire_id in wire_ids:
+                self.destination[wire_id] = sock
+        self._pollers: dict[tuple, zmq.Poller] = {}
         self.bad_messages = 0
 
     def _socket(self, context, kind, num_channels: int) -> zmq.Socket:
@@ -104,34 +127,57 @@ class ZmqTransport:
                 sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
                 return
             except zmq.Again:  # the receiver is behind: wait, but keep hearing control
-                self._wait_for(sock, zmq.POLLOUT)
+                self._wait(sock, zmq.POLLOUT)
 
     def receive(self, channel: int, step: int) -> np.ndarray:
         sock, expected = self.source[channel]
+        key = (channel, step)
         while True:
-            try:
-                frames = sock.recv_multipart(flags=zmq.NOBLOCK)
-            except zmq.Again:
-                self._wait_for(sock, zmq.POLLIN)
-                continue
-            try:
-                got_channel, got_step, array = wire.decode_data(frames, expected)
-            except wire.WireError as exc:
-                self.bad_messages += 1
-                print(f"lava_lite worker: dropped a malformed data message: {exc}",
-                      file=sys.stderr)
-                continue
-            if got_channel == channel and got_step == step:
-                return array
-            self.inbox[(got_channel, got_step)] = array
+            if key in self.inbox:  # read while this worker waited for something else
+                return self.inbox.pop(key)
+            if not self._read_one(sock, expected):
+                self._wait(sock, zmq.POLLIN)
 
-    def _wait_for(self, sock: zmq.Socket, event: int) -> None:
-        poller = zmq.Poller()
-        poller.register(sock, event)
-        poller.register(self.control.socket, zmq.POLLIN)
+    def wait_any(self) -> None:
+        """Wait until a message or a control command arrives, and handle it."""
+        self._wait(None, zmq.POLLIN)
+
+    def _read_one(self, sock: zmq.Socket, expected: dict) -> bool:
+        """Read one message if there is one: a ref request goes to ``on_request``, any
+        other message to the inbox. False if the socket had nothing."""
+        try:
+            frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+        except zmq.Again:
+            return False
+        try:
+            wire_id, step, array = wire.decode_data(frames, expected)
+        except wire.WireError as exc:
+            self.bad_messages += 1
+            print(f"lava_lite worker: dropped a malformed data message: {exc}", file=sys.stderr)
+            return True
+        if wire_id in self.request_ids:
+            self.on_request(wire_id, step, array)
+        else:
+            self.inbox[(wire_id, step)] = array
+        return True
+
+    def _wait(self, sock: zmq.Socket | None, event: int) -> None:
+        poller = self._pollers.get((sock, event))
+        if poller is None:
+            poller = self._pollers[(sock, event)] = zmq.Poller()
+            if sock is not None:
+                poller.register(sock, event)
+            poller.register(self.control.socket, zmq.POLLIN)
+            for request_socket, _ in self.request_sockets:
+                if request_socket is not sock:
+                    poller.register(request_socket, zmq.POLLIN)
         ready = dict(poller.poll(PARENT_CHECK_SECONDS * 1000))
         if self.control.socket in ready:
             self.control.handle_while_running()
+        for request_socket, expected in self.request_sockets:
+            if request_socket in ready and request_socket is not sock:
+                while self._read_one(request_socket, expected):
+                    pass
         if not ready and os.getppid() != self.parent_pid:
             raise StopRequested("the coordinator's process is gone")
 

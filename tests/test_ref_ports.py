@@ -1,0 +1,133 @@
+"""RefPort/VarPort: remote Var access in management phases, its timing, and its refusals."""
+import numpy as np
+import pytest
+
+from lava_lite import (CompileError, LoihiProcessModel, Process, ProcessModelError, RefPort,
+                       RefPortType, RunConfig, RunSteps, Var, VarPort, VarPortType, VarType,
+                       implements)
+from lava_lite.compiler import compile_graph
+
+PLACEMENTS = [0, 1, "per_process"]
+
+
+class Counter(Process):
+    """Adds 1 to ``count`` in every spike phase."""
+
+    def __init__(self, *, explicit_port=False, shareable=True, name=None):
+        super().__init__(name=name)
+        self.count = Var((3,), init=0, shareable=shareable)
+        if explicit_port:
+            self.count_port = VarPort(self.count)
+
+
+@implements(proc=Counter)
+class CounterModel(LoihiProcessModel):
+    count = VarType(np.int64)
+    count_port = VarPortType(np.int64)
+
+    def run_spk(self):
+        self.count += 1
+
+
+class Reader(Process):
+    """Reads its target every step in pre-management; writes 100 at ``write_at``."""
+
+    def __init__(self, *, steps, write_at=0, name=None):
+        super().__init__(name=name)
+        self.ref = RefPort((3,))
+        self.seen = Var((steps, 3), init=-1)
+        self.proc_params["write_at"] = write_at
+
+
+@implements(proc=Reader)
+class ReaderModel(LoihiProcessModel):
+    ref = RefPortType(np.float64)
+    seen = VarType(np.float64)
+
+    def pre_guard(self):
+        return True
+
+    def run_pre_mgmt(self):
+        self.seen[self.time_step - 1] = self.ref.read()
+        if self.time_step == self.proc_params["write_at"]:
+            self.ref.write(np.full(3, 100.0))
+
+
+@pytest.mark.parametrize("workers", PLACEMENTS)
+@pytest.mark.parametrize("explicit", [False, True])
+def test_read_sees_this_step_and_write_is_seen_before_the_next_spike_phase(workers, explicit):
+    counter = Counter(explicit_port=explicit, name="counter")
+    reader = Reader(steps=8, write_at=5, name="reader")
+    if explicit:
+        reader.ref.connect(counter.count_port)
+    else:
+        reader.ref.connect_var(counter.count)
+    with reader:
+        reader.run(RunSteps(8), RunConfig(workers=workers))
+        seen = reader.seen.get()[:, 0]
+        assert counter.count.get()[0] == 103
+    # steps 1..5 read t (after the owner's spike phase); the write of 100 at step 5 is
+    # incremented by the spike phases of steps 6, 7, 8.
+    np.testing.assert_array_equal(seen, [1, 2, 3, 4, 5, 101, 102, 103])
+
+
+def test_run_in_pieces_keeps_reads_in_step():
+    counter, reader = Counter(), Reader(steps=6)
+    reader.ref.connect_var(counter.count)
+    with reader:
+        for _ in range(3):
+            reader.run(RunSteps(2), RunConfig(workers="per_process"))
+        np.testing.assert_array_equal(reader.seen.get()[:, 1], [1, 2, 3, 4, 5, 6])
+
+
+def test_ref_port_to_own_var_is_refused():
+    class SelfReader(Process):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.x = Var((3,))
+            self.ref = RefPort((3,))
+
+    @implements(proc=SelfReader)
+    class SelfReaderModel(LoihiProcessModel):
+        x = VarType(np.float64)
+        ref = RefPortType(np.float64)
+        x_port = VarPortType(np.float64)
+
+    me = SelfReader(name="me")
+    me.x_port = VarPort(me.x)
+    me.ref.connect(me.x_port)
+    with pytest.raises(CompileError, match="RefPort 'ref' of Process 'me' targets Var 'x' "
+                                           "of its own Process"):
+        compile_graph(me, RunConfig())
+
+
+def test_ref_port_to_non_shareable_var_is_refused():
+    counter, reader = Counter(shareable=False, name="private"), Reader(steps=2, name="r")
+    reader.ref.connect_var(counter.count)
+    with pytest.raises(CompileError, match="'private', which is not shareable"):
+        compile_graph(reader, RunConfig())
+
+
+def test_ref_port_shape_must_match_the_var():
+    counter = Counter()
+    ref = RefPort((4,))
+    with pytest.raises(ValueError, match="shapes differ"):
+        ref.connect_var(counter.count)
+
+
+def test_ref_access_outside_management_is_an_error():
+    class EagerReader(Reader):
+        pass
+
+    @implements(proc=EagerReader)
+    class EagerReaderModel(LoihiProcessModel):
+        ref = RefPortType(np.float64)
+        seen = VarType(np.float64)
+
+        def run_spk(self):
+            self.ref.read()
+
+    counter, reader = Counter(), EagerReader(steps=2, name="eager")
+    reader.ref.connect_var(counter.count)
+    with pytest.raises(ProcessModelError, match=r"(?s)'eager'.*run_spk.*only in management"):
+        reader.run(RunSteps(2), RunConfig(workers=1))
