@@ -14,6 +14,7 @@ import numpy as np
 from lava_lite.errors import ProcessModelError
 from lava_lite.model import REGISTRY, LoihiProcessModel
 from lava_lite.plan import Plan, ProcessPlan, ref_wire_ids
+from lava_lite.runtimes.partition import partition_for
 from lava_lite.runtimes.transforms import compile_transform
 
 PHASES = (("pre_guard", "run_pre_mgmt"), ("lrn_guard", "run_lrn"),
@@ -162,6 +163,7 @@ class HostedProcess:
                            for var in spec.vars for probe in spec.probes
                            if probe.target == var.name]
         self.run_spk = self.model.run_spk
+        self.progress_index = spec.id
 
     def _probe_buffer(self, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
         buffer = np.zeros((probe.num_steps, *shape), dtype)
@@ -201,10 +203,28 @@ class Executor:
         # progress[pid]: last step whose spike phase Process pid finished (read by RunWatch)
         self.progress = np.zeros(len(plan.processes), np.int64) if progress is None else progress
         ids = set(hosted_ids)
-        self.hosted = [HostedProcess(plan.process(pid), plan, ids, self)
-                       for pid in plan.schedule if pid in ids]
-        self.by_id = {h.spec.id: h for h in self.hosted}
-        for hosted in self.hosted:  # RefPorts whose target Var lives here are reached directly
+        self.hosted, self.partitions, self.by_id = [], [], {}
+        groups: dict[type, list] = {}  # partition class -> specs of its member Processes
+        for pid in (pid for pid in plan.schedule if pid in ids):
+            spec = plan.process(pid)
+            partition_cls = partition_for(REGISTRY.resolve(spec.model))
+            if partition_cls is None:
+                hosted = HostedProcess(spec, plan, ids, self)
+                self.hosted.append(hosted)
+                self.by_id[pid] = hosted
+            else:
+                if partition_cls not in groups:  # scheduled where its first member is
+                    groups[partition_cls] = []
+                    self.hosted.append(partition_cls)
+                groups[partition_cls].append(spec)
+        for k, unit in enumerate(self.hosted):
+            if isinstance(unit, type):
+                partition = unit(groups[unit], plan, ids, self)
+                self.hosted[k] = partition
+                self.partitions.append(partition)
+                self.by_id.update({s.id: partition.member(s.id) for s in groups[unit]})
+        self.models = [h for h in self.hosted if isinstance(h, HostedProcess)]
+        for hosted in self.models:  # RefPorts whose target Var lives here are reached directly
             for port in hosted.ref_ports:
                 port._target = self.by_id.get(port._ref.dst)
         # RefPort edges crossing this worker: as the accessing side, and as the Var's owner.
@@ -222,7 +242,7 @@ class Executor:
         self.pending_requests: dict[tuple[int, int], np.ndarray] = {}
         self.ends_received: set[tuple[int, int]] = set()
         self.managing = False
-        self.var_probing = [h for h in self.hosted if h.var_probes]
+        self.var_probing = [h for h in self.models if h.var_probes]
         self.transport = transport
         self.transforms = {c.id: compile_transform(c.transform) for c in plan.channels
                            if c.transform and c.dst in ids}
@@ -236,7 +256,7 @@ class Executor:
         # RefPort edge crosses this worker.
         self.uses_management = bool(self.refs_in or self.refs_out) or any(
             getattr(type(h.model), guard, None) is not getattr(LoihiProcessModel, guard)
-            for h in self.hosted for guard, _ in PHASES)
+            for h in self.models for guard, _ in PHASES)
 
     def _take(self, channel: int, step: int) -> np.ndarray:
         data = self.inbox.pop((channel, step), None)
@@ -247,8 +267,9 @@ class Executor:
 
     def run_step(self) -> int:
         t = self.step + 1
+        for model in self.models:
+            model.model.time_step = t
         for hosted in self.hosted:
-            hosted.model.time_step = t
             for port, channels in hosted.inputs:
                 if len(channels) == 1:
                     data = self._take(channels[0], t)
@@ -263,7 +284,7 @@ class Executor:
                 hosted.run_spk()
             except Exception:
                 raise hosted.failure("run_spk", t) from None
-            self.progress[hosted.spec.id] = t
+            self.progress[hosted.progress_index] = t
             for port, delayed, local, remote, probes in hosted.outputs:
                 data, port.pending = port.pending, None
                 if data is None:
@@ -287,6 +308,8 @@ class Executor:
             for buffer, name, num_steps in hosted.var_probes:
                 if t <= num_steps:
                     buffer[t - 1] = getattr(hosted.model, name)
+        for partition in self.partitions:
+            partition.record_probes(t)
         self.step = t
         return t
 
@@ -300,7 +323,7 @@ class Executor:
         self.managing = True
         try:
             for guard, phase in PHASES:
-                for hosted in self.hosted:
+                for hosted in self.models:
                     if hosted.call(guard, t):
                         hosted.call(phase, t)
         finally:
@@ -344,3 +367,8 @@ class Executor:
 
     def probe_data(self) -> dict[int, np.ndarray]:
         return {pid: buf for h in self.hosted for pid, buf in h.probe_buffers.items()}
+
+    def close(self) -> None:
+        """Release devices held by partitions."""
+        for partition in self.partitions:
+            partition.close()

@@ -79,6 +79,8 @@ class InProcessRuntime:
             # daemon thread is left behind (use worker processes to be able to end it).
             self._thread.join(STOP_GRACE_SECONDS)
             self._thread = None
+        if self.executor is not None:
+            self.executor.close()
 
     def get_var(self, process_id: int, name: str) -> np.ndarray:
         return self.executor.by_id[process_id].get_var(name)

@@ -290,6 +290,8 @@ class Worker:
                               step=exc.time_step, traceback=exc.traceback_text))
 
     def close(self) -> None:
+        if self.executor is not None:
+            self.executor.close()
         self.transport.close()
         self.socket.close()
 
