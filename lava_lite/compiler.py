@@ -303,6 +303,8 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
 
     plan = Plan(processes=tuple(process_plans), channels=tuple(channel_plans),
                 ref_channels=tuple(_ref_channels(leaves, ids, declared, len(channel_plans))),
+                controllers=tuple(ids[p] for p in leaves
+                                  if getattr(chosen[p][0], "controls_run", False)),
                 schedule=tuple(order), num_workers=num_workers,
                 runtime="in_process" if num_workers == 0 else "multiprocess",
                 root_seed=run_cfg.seed)

@@ -127,6 +127,26 @@ class LoihiProcessModel(ProcessModel):
     guard is true, ``run_pre_mgmt``, ``run_lrn`` and ``run_post_mgmt`` in that order."""
 
     time_step: int = 0
+    # True on a model that may call request_pause/request_stop: the runtime then keeps every
+    # Process within one step of it, so the run ends at the very step the model asked.
+    controls_run: bool = False
+    _run_request: str | None = None
+
+    def request_pause(self) -> None:
+        """Pause the whole run after the current step (``run`` continues it)."""
+        self._request("pause")
+
+    def request_stop(self) -> None:
+        """Stop the whole run after the current step."""
+        self._request("stop")
+
+    def _request(self, what: str) -> None:
+        if not type(self).controls_run:
+            raise RuntimeError(f"{type(self).__name__} asks to {what} the run: declare "
+                               f"'controls_run = True' on the model class so the runtime keeps "
+                               f"every Process in step with it")
+        if self._run_request != "stop":
+            self._run_request = what
 
     def run_spk(self) -> None:
         """Spike phase: receive from InPorts, update state, send on OutPorts."""

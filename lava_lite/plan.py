@@ -129,10 +129,19 @@ def ref_wire_ids(ref: RefChannelPlan) -> RefWireIds:
     return RefWireIds(*range(ref.wire_base, ref.wire_base + 5))
 
 
+def control_wire_id(plan: "Plan", controller: int, worker: int) -> int:
+    """Wire id of the per-step word of controller Process ``controller`` to ``worker``."""
+    base = len(plan.channels) + 5 * len(plan.ref_channels)
+    return base + plan.controllers.index(controller) * max(1, plan.num_workers) + worker
+
+
 class Plan(_Frozen):
     processes: tuple[ProcessPlan, ...]
     channels: tuple[ChannelPlan, ...]
     ref_channels: tuple[RefChannelPlan, ...] = ()
+    # Processes whose model may ask to pause/stop the run (``controls_run``); every worker
+    # waits for their word on step t before it starts step t+1.
+    controllers: tuple[int, ...] = ()
     schedule: tuple[int, ...]  # process ids in an order that respects undelayed channels
     num_workers: int  # 0: run in the user's process
     runtime: str

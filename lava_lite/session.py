@@ -65,6 +65,8 @@ class Session:
         if self.running:
             self._guarded(self.runtime.wait)
             self.running = False
+            if self.runtime.requested == "stop":  # a model asked for it
+                self.stop()
 
     def pause(self) -> None:
         if self.running:

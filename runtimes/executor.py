@@ -13,7 +13,7 @@ import numpy as np
 
 from lava_lite.errors import ProcessModelError
 from lava_lite.model import REGISTRY, LoihiProcessModel
-from lava_lite.plan import Plan, ProcessPlan, ref_wire_ids
+from lava_lite.plan import Plan, ProcessPlan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes.partition import partition_for
 from lava_lite.runtimes.transforms import compile_transform
 
@@ -103,6 +103,8 @@ class RuntimeRefPort:
                                f"Var (use connect_var)")
 
 
+_REQUESTS = (None, "pause", "stop")  # by precedence: a stop wins over a pause
+_REQUEST_CODES = {request: code for code, request in enumerate(_REQUESTS)}
 _EMPTY = np.zeros(0, bool)
 _EMPTY.flags.writeable = False
 
@@ -242,6 +244,15 @@ class Executor:
         self.pending_requests: dict[tuple[int, int], np.ndarray] = {}
         self.ends_received: set[tuple[int, int]] = set()
         self.managing = False
+        # Controllers (models that may ask to pause/stop): their word on each step.
+        here_worker = plan.process(hosted_ids[0]).worker if hosted_ids else 0
+        self.controllers_here = [self.by_id[c] for c in plan.controllers if c in ids]
+        self.controller_words_in = [control_wire_id(plan, c, here_worker)
+                                    for c in plan.controllers if c not in ids]
+        self.controller_words_out = [
+            (hosted, [control_wire_id(plan, hosted.spec.id, w)
+                      for w in sorted({p.worker for p in plan.processes} - {here_worker})])
+            for hosted in self.controllers_here]
         self.var_probing = [h for h in self.models if h.var_probes]
         self.transport = transport
         self.transforms = {c.id: compile_transform(c.transform) for c in plan.channels
@@ -310,8 +321,24 @@ class Executor:
                     buffer[t - 1] = getattr(hosted.model, name)
         for partition in self.partitions:
             partition.record_probes(t)
+        for hosted, channels in self.controller_words_out:
+            word = np.array([_REQUEST_CODES[hosted.model._run_request]], np.int8)
+            for channel in channels:
+                self.transport.send(channel, t, word)
         self.step = t
         return t
+
+    def run_request(self) -> str | None:
+        """'pause' or 'stop' if a controller model asked for it at the step just run."""
+        if not (self.controllers_here or self.controller_words_in):
+            return None
+        codes = set()
+        for hosted in self.controllers_here:
+            codes.add(_REQUEST_CODES[hosted.model._run_request])
+            hosted.model._run_request = None
+        for channel in self.controller_words_in:
+            codes.add(int(self.transport.receive(channel, self.step)[0]))
+        return _REQUESTS[max(codes)]
 
     # -- management phases and RefPorts ------------------------------------------------------
     def _manage(self, t: int) -> None:

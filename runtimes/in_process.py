@@ -29,6 +29,7 @@ class InProcessRuntime:
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
         self._error: BaseException | None = None
+        self.requested: str | None = None  # what a model asked for at the end of the last run
 
     @property
     def current_step(self) -> int:
@@ -43,6 +44,7 @@ class InProcessRuntime:
         self.watch.begin(target)
         self._halt.clear()
         self._error = None
+        self.requested = None
         self._thread = threading.Thread(target=self._loop, args=(target,),
                                         name="lava_lite-in-process", daemon=True)
         self._thread.start()
@@ -51,6 +53,9 @@ class InProcessRuntime:
         try:
             while (target is None or self.executor.step < target) and not self._halt.is_set():
                 self.executor.run_step()
+                self.requested = self.executor.run_request()
+                if self.requested:
+                    break
         except BaseException as exc:  # handed to the caller of wait()
             self._error = exc
 

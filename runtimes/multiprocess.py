@@ -56,6 +56,7 @@ class MultiprocessRuntime:
         self.ipc_dir: str | None = None
         self.current_step = 0
         self.target: int | None = 0
+        self.requested: str | None = None  # what a model asked for at the end of the last run
         self.stopped = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -157,14 +158,16 @@ class MultiprocessRuntime:
                                f" died unexpectedly ({how}); all workers were stopped")
 
     def _collect(self, kind, timeout: float | None = None, step: int | None = None,
-                 workers=None, watch: bool = False) -> dict[int, tuple]:
-        """Wait for one ``kind`` message (with ``step``, if given) from each worker."""
+                 workers=None, watch: bool = False, accept=None) -> dict[int, tuple]:
+        """Wait for one ``kind`` message (with ``step``, if given, or that ``accept``
+        approves) from each worker."""
         waiting = set(range(self.plan.num_workers) if workers is None else workers)
         replies = {}
         while waiting:
             worker, message, arrays = self._receive(timeout, watch)
             if isinstance(message, kind) and worker in waiting and (
-                    step is None or message.step == step):
+                    step is None or message.step == step) and (
+                    accept is None or accept(message)):
                 waiting.discard(worker)
                 replies[worker] = (message, arrays)
         return replies
@@ -184,12 +187,16 @@ class MultiprocessRuntime:
             self._send(w, wire.Run(until=self.target))
 
     def wait(self) -> None:
+        self.requested = None
         try:
-            # A continuous run never sends Done: this waits until an error or Ctrl-C.
-            self._collect(wire.Done, step=self.target, watch=True)
+            # A continuous run never sends Done unless a model asks to pause or stop: this
+            # waits until then, an error or Ctrl-C.
+            done = self._collect(wire.Done, watch=True, accept=lambda m: m.step == self.target
+                                 or m.requested is not None)
         finally:
             self.watch.end()
-        self.current_step = self.target
+        self.current_step = max(message.step for message, _ in done.values())
+        self.requested = next((m.requested for m, _ in done.values() if m.requested), None)
 
     def pause(self) -> None:
         for w in range(self.plan.num_workers):

@@ -20,9 +20,10 @@ _UNPACK_LIMITS = dict(raw=False, max_str_len=MAX_HEADER_BYTES, max_bin_len=0,
                       max_array_len=64, max_map_len=32, max_ext_len=0, strict_map_key=True)
 # dtypes that may cross the wire: plain numbers, no objects, written as ``dtype.str``.
 ALLOWED_DTYPE_KINDS = set("biuf")
-_DTYPE_NAME = re.compile(r"[<>|=]?[biuf][0-9]{1,2}")
+_DTYPE_NAME = re.compile(r"[<>|][biuf][0-9]{1,2}")
 MAX_STEP = 2**63 - 1
 MAX_NDIM = 32
+MAX_ELEMENTS = 2**40  # also bounds the product of the non-zero dimensions of empty arrays
 
 
 class WireError(ValueError):
@@ -50,14 +51,14 @@ def _dtype(name: Any) -> np.dtype:
         dtype = np.dtype(name)
     except Exception:  # TypeError for unknown sizes such as 'i3'
         raise WireError(f"unknown dtype {name!r}") from None
-    if dtype.kind not in ALLOWED_DTYPE_KINDS:
+    if dtype.kind not in ALLOWED_DTYPE_KINDS or dtype.str != name:
         raise WireError(f"dtype {name!r} is not allowed on the wire")
     return dtype
 
 
 def _plain(array) -> np.ndarray:
     """The sender refuses what a receiver would drop (objects would send raw pointers)."""
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array, order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
     if array.dtype.kind not in ALLOWED_DTYPE_KINDS:
         raise WireError(f"arrays of dtype {array.dtype} cannot cross the wire")
     return array
@@ -65,7 +66,8 @@ def _plain(array) -> np.ndarray:
 
 def _shape(shape: Any) -> tuple[int, ...]:
     if not (isinstance(shape, list) and len(shape) <= MAX_NDIM
-            and all(_is_int(d, 0, 2**40) for d in shape)):
+            and all(_is_int(d, 0, MAX_ELEMENTS) for d in shape)
+            and math.prod(max(d, 1) for d in shape) <= MAX_ELEMENTS):
         raise WireError(f"bad shape {shape!r}")
     return tuple(shape)
 
@@ -151,8 +153,11 @@ class Ready(_Msg):
 
 
 class Done(_Msg):
+    """The run reached ``step``: its end, or a step after which a model asked to pause or
+    stop (``requested``)."""
     k: Literal["done"] = "done"
     step: int = Field(ge=0, le=MAX_STEP)
+    requested: Literal["pause", "stop"] | None = None
 
 
 class Halted(_Msg):

@@ -20,7 +20,7 @@ import zmq
 from threadpoolctl import threadpool_limits
 
 from lava_lite.errors import ProcessModelError
-from lava_lite.plan import Plan, ref_wire_ids
+from lava_lite.plan import Plan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes import wire
 from lava_lite.runtimes.executor import Executor
 
@@ -58,6 +58,15 @@ def _wire_links(plan: Plan) -> list[tuple[int, int, int, np.dtype, tuple, bool]]
     kind of message that may travel: data channels and the five ids of each RefPort edge."""
     links = [(c.src, c.dst, c.id, np.dtype(c.dtype), c.shape, False) for c in plan.channels]
     empty = (np.dtype(bool), (0,))
+    first_on = {}
+    for process in plan.processes:
+        first_on.setdefault(process.worker, process.id)
+    for controller in plan.controllers:  # each controller's per-step word to other workers
+        for worker, representative in first_on.items():
+            if worker != plan.process(controller).worker:
+                links.append((controller, representative,
+                              control_wire_id(plan, controller, worker), np.dtype(np.int8),
+                              (1,), False))
     for ref in plan.ref_channels:
         var = (np.dtype(ref.dtype), ref.shape)
         ids = ref_wire_ids(ref)
@@ -241,14 +250,18 @@ class Worker:
         if isinstance(message, wire.Run):
             self.target = message.until
             next_check = time.monotonic() + CONTROL_CHECK_SECONDS
+            requested = None
             while self.target is None or executor.step < self.target:
                 executor.run_step()
+                requested = executor.run_request()
+                if requested:
+                    break
                 # Asking ZeroMQ costs ~4 us, more than a small step: ask every few ms.
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + CONTROL_CHECK_SECONDS
                     while self.socket.poll(0):
                         self.handle_while_running(between_steps=True)
-            self.send(wire.Done(step=executor.step))
+            self.send(wire.Done(step=executor.step, requested=requested))
         elif isinstance(message, wire.Halt):
             self.send(wire.Halted(step=executor.step))
         elif isinstance(message, wire.GetVar):
