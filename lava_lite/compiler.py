@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_lite.errors import CompileError
-from lava_lite.model import (REGISTRY, InPortType, OutPortType, ProcessModel, RefPortType,
-                             VarPortType, VarType)
+from lava_lite.model import (REGISTRY, AsyncProcessModel, InPortType, OutPortType,
+                             ProcessModel, RefPortType, VarPortType, VarType)
 from lava_lite.plan import (ChannelPlan, Plan, PortPlan, ProbePlan, ProcessPlan, RefChannelPlan,
                             VarPlan)
 from lava_lite.ports import AbstractPort, InPort, OutPort
@@ -229,6 +229,23 @@ def _place(order: list[int], costs: dict[int, float], workers) -> tuple[dict[int
     raise AssertionError("unreachable: one worker always fits")
 
 
+def _isolate_async(placement: dict[int, int], num_workers: int, async_ids: list[int],
+                   names: dict[int, str]) -> tuple[dict[int, int], int]:
+    """Give every asynchronous Process a worker of its own: it loops by itself and would
+    otherwise hold up the lock-step Processes sharing its worker."""
+    if not async_ids:
+        return placement, num_workers
+    if num_workers == 0:
+        raise CompileError(f"{', '.join(names[i] for i in async_ids)} run asynchronously and "
+                           f"need worker processes; RunConfig(workers=0) cannot host them")
+    lock_step = sorted({w for pid, w in placement.items() if pid not in async_ids})
+    renumber = {w: k for k, w in enumerate(lock_step)}
+    placement = {pid: renumber[w] for pid, w in placement.items() if pid not in async_ids}
+    for k, pid in enumerate(sorted(async_ids)):
+        placement[pid] = len(lock_step) + k
+    return placement, len(lock_step) + len(async_ids)
+
+
 def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
     graph = collect_graph(start)
     leaves = [p for p in graph if not isinstance(p, ProbingProcess)]
@@ -272,6 +289,9 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
     order = _schedule(list(ids.values()), channel_plans, names)
     costs = {ids[p]: 1.0 + sum(v.size for v in p.members_of(Var).values()) for p in leaves}
     placement, num_workers = _place(order, costs, run_cfg.workers)
+    placement, num_workers = _isolate_async(
+        placement, num_workers, [ids[p] for p in leaves
+                                 if issubclass(chosen[p][0], AsyncProcessModel)], names)
 
     probe_ids: dict[ProbingProcess, list[int]] = {}
     probes: dict[int, list[ProbePlan]] = {}

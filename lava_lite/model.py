@@ -170,6 +170,30 @@ class LoihiProcessModel(ProcessModel):
         """Management after learning; runs at steps where ``post_guard()`` is true."""
 
 
+class AsyncProcessModel(ProcessModel):
+    """Free-running model: ``run_async()`` loops on its own, sending and receiving whenever
+    it likes, until it has done ``num_steps`` steps (None: until told to stop) or
+    ``check_for_stop_cmd()``/``check_for_pause_cmd()`` say so.
+
+    Its ports count: the k-th ``send`` on an OutPort is what lock-step receivers get at step
+    k, and the k-th ``recv`` on an InPort returns step k's data. It always runs in a worker
+    process of its own.
+    """
+
+    num_steps: int | None = None
+
+    def run_async(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define run_async()")
+
+    def check_for_stop_cmd(self) -> bool:
+        """True once the run should end (a stop, or a pause, was asked for)."""
+        return self._control.asked_to_end()
+
+    def check_for_pause_cmd(self) -> bool:
+        """True once the run should pause; ``run`` calls ``run_async`` again to continue."""
+        return self._control.asked_to_end()
+
+
 # -- decorators --------------------------------------------------------------------------
 def implements(proc: type, protocol: type | None = LoihiProtocol):
     """Declare (and register) the Process class a model implements."""

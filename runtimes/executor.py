@@ -12,7 +12,7 @@ import traceback
 import numpy as np
 
 from lava_lite.errors import ProcessModelError
-from lava_lite.model import REGISTRY, LoihiProcessModel
+from lava_lite.model import REGISTRY, AsyncProcessModel, LoihiProcessModel
 from lava_lite.plan import Plan, ProcessPlan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes.partition import partition_for
 from lava_lite.runtimes.transforms import compile_transform
@@ -103,6 +103,45 @@ class RuntimeRefPort:
                                f"Var (use connect_var)")
 
 
+class AsyncInPort(RuntimeInPort):
+    """InPort of an asynchronous model: the k-th ``recv`` blocks for step k's data."""
+
+    __slots__ = ("count", "_hosted", "_channels")
+
+    def recv(self) -> np.ndarray:
+        self.count += 1
+        executor = self._hosted.executor
+        total = None
+        for channel in self._channels:
+            data = executor._take(channel, self.count)
+            total = data.astype(self.dtype) if total is None else total + data
+        self._hosted.advance(self.count)
+        return total if total is not None else np.zeros(self.shape, self.dtype)
+
+
+class AsyncOutPort(RuntimeOutPort):
+    """OutPort of an asynchronous model: the k-th ``send`` is step k's data (k+1 if the
+    port is delayed), dispatched at once."""
+
+    __slots__ = ("count", "_hosted", "_output")
+
+    def send(self, data) -> None:
+        super().send(data)
+        self.count += 1
+        port, delayed, local, remote, probes = self._output
+        data, self.pending = self.pending, None
+        arrival = self.count + 1 if delayed else self.count
+        executor = self._hosted.executor
+        for channel in local:
+            executor.inbox[(channel, arrival)] = data
+        for channel in remote:
+            executor.transport.send(channel, arrival, data)
+        for buffer, num_steps in probes:
+            if arrival <= num_steps:
+                buffer[arrival - 1] = data
+        self._hosted.advance(self.count)
+
+
 _REQUESTS = (None, "pause", "stop")  # by precedence: a stop wins over a pause
 _REQUEST_CODES = {request: code for code, request in enumerate(_REQUESTS)}
 _EMPTY = np.zeros(0, bool)
@@ -127,6 +166,8 @@ class HostedProcess:
                                     traceback.format_exc()) from None
         self.model.rng = np.random.default_rng(spec.seed)
         self.probe_buffers: dict[int, np.ndarray] = {}
+        self.executor = executor
+        self.is_async = isinstance(self.model, AsyncProcessModel)
         self.var_dtypes = {}
         for var in spec.vars:
             setattr(self.model, var.name, var.init.copy())
@@ -147,25 +188,41 @@ class HostedProcess:
             elif port.direction == "var":
                 continue  # served by the runtime; the model never sees it
             elif port.direction == "in":
-                runtime_port = RuntimeInPort(port.name, port.shape, dtype)
                 channels = [c.id for c in plan.channels
                             if c.dst == spec.id and c.dst_port == port.name]
-                self.inputs.append((runtime_port, channels))
+                if self.is_async:
+                    runtime_port = AsyncInPort(port.name, port.shape, dtype)
+                    runtime_port.count, runtime_port._hosted = 0, self
+                    runtime_port._channels = channels
+                else:
+                    runtime_port = RuntimeInPort(port.name, port.shape, dtype)
+                    self.inputs.append((runtime_port, channels))
             else:
-                runtime_port = RuntimeOutPort(port.name, port.shape, dtype, spec.name)
+                runtime_port = (AsyncOutPort if self.is_async else RuntimeOutPort)(
+                    port.name, port.shape, dtype, spec.name)
                 out = [c for c in plan.channels if c.src == spec.id and c.src_port == port.name]
                 probes = [(self._probe_buffer(probe, port.shape, dtype), probe.num_steps)
                           for probe in spec.probes if probe.target == port.name]
-                self.outputs.append((runtime_port, port.delayed,
-                                     [c.id for c in out if c.dst in hosted_ids],
-                                     [c.id for c in out if c.dst not in hosted_ids], probes))
+                output = (runtime_port, port.delayed, [c.id for c in out if c.dst in hosted_ids],
+                          [c.id for c in out if c.dst not in hosted_ids], probes)
+                if self.is_async:
+                    runtime_port.count, runtime_port._hosted = 0, self
+                    runtime_port._output = output
+                else:
+                    self.outputs.append(output)
             setattr(self.model, port.name, runtime_port)
         self.var_probes = [(self._probe_buffer(probe, var.shape, np.dtype(var.dtype)), var.name,
                             probe.num_steps)
                            for var in spec.vars for probe in spec.probes
                            if probe.target == var.name]
-        self.run_spk = self.model.run_spk
+        self.run_spk = getattr(self.model, "run_spk", None)
         self.progress_index = spec.id
+
+    def advance(self, step: int) -> None:
+        """An asynchronous model reached ``step`` (through its ports)."""
+        if step > self.executor.step:
+            self.executor.step = step
+            self.executor.progress[self.progress_index] = step
 
     def _probe_buffer(self, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
         buffer = np.zeros((probe.num_steps, *shape), dtype)
@@ -226,6 +283,8 @@ class Executor:
                 self.partitions.append(partition)
                 self.by_id.update({s.id: partition.member(s.id) for s in groups[unit]})
         self.models = [h for h in self.hosted if isinstance(h, HostedProcess)]
+        # The compiler gives an asynchronous model a worker of its own.
+        self.async_model = next((h for h in self.models if h.is_async), None)
         for hosted in self.models:  # RefPorts whose target Var lives here are reached directly
             for port in hosted.ref_ports:
                 port._target = self.by_id.get(port._ref.dst)
@@ -267,7 +326,7 @@ class Executor:
         # RefPort edge crosses this worker.
         self.uses_management = bool(self.refs_in or self.refs_out) or any(
             getattr(type(h.model), guard, None) is not getattr(LoihiProcessModel, guard)
-            for h in self.models for guard, _ in PHASES)
+            for h in self.models if not h.is_async for guard, _ in PHASES)
 
     def _take(self, channel: int, step: int) -> np.ndarray:
         data = self.inbox.pop((channel, step), None)

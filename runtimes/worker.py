@@ -40,8 +40,9 @@ def data_address(ipc_dir: str, receiver: int, sender: int) -> str:
     return f"ipc://{ipc_dir}/data-{receiver}-from-{sender}"
 
 
-class StopRequested(Exception):
-    """The coordinator asked this worker to end."""
+class StopRequested(BaseException):
+    """The coordinator asked this worker to end (a BaseException, so that a model's own
+    ``except Exception`` cannot swallow it)."""
 
 
 def _die_with_parent() -> None:
@@ -209,6 +210,7 @@ class Worker:
         self.transport = ZmqTransport(context, plan, worker, ipc_dir, self)
         self.executor: Executor | None = None
         self.target: int | None = 0
+        self.halted = False
 
     def send(self, message, arrays=()) -> None:
         self.socket.send_multipart(wire.encode_control(message, arrays), copy=False)
@@ -247,7 +249,9 @@ class Worker:
 
     def handle_idle(self, message, arrays) -> None:
         executor = self.executor
-        if isinstance(message, wire.Run):
+        if isinstance(message, wire.Run) and executor.async_model is not None:
+            self.run_async(message.until)
+        elif isinstance(message, wire.Run):
             self.target = message.until
             next_check = time.monotonic() + CONTROL_CHECK_SECONDS
             requested = None
@@ -283,6 +287,27 @@ class Worker:
             data = executor.probe_data()
             self.send(wire.Reply(ids=list(data)), tuple(data.values()))
 
+    def run_async(self, until: int | None) -> None:
+        """Let the asynchronous model loop until it has reached ``until`` (or is told to end)."""
+        executor, hosted = self.executor, self.executor.async_model
+        self.target, self.halted = until, False
+        hosted.model._control = self
+        budget = None if until is None else until - executor.step
+        if budget is None or budget > 0:
+            hosted.model.num_steps = budget
+            try:
+                hosted.model.run_async()
+            except Exception:
+                raise hosted.failure("run_async", executor.step) from None
+        if not self.halted:
+            self.send(wire.Done(step=executor.step if until is None else until))
+
+    def asked_to_end(self) -> bool:
+        """For an asynchronous model: has the coordinator asked to pause or stop?"""
+        while not self.halted and self.socket.poll(0):
+            self.handle_while_running(between_steps=True)
+        return self.halted
+
     def handle_while_running(self, between_steps: bool = False) -> None:
         message, _ = wire.decode_control(self.socket.recv_multipart())
         if isinstance(message, wire.Stop):
@@ -290,6 +315,7 @@ class Worker:
         if isinstance(message, wire.Halt):
             # Finish the step under way (if any), then wait for the coordinator's next word.
             self.target = self.executor.step + (0 if between_steps else 1)
+            self.halted = True
             self.send(wire.Halted(step=self.target))
         elif isinstance(message, wire.Run):
             # After a halt, the coordinator may name a later step before this worker has
