@@ -70,7 +70,14 @@ class VarPortType(_DeclaredType):
 
 # -- resources, protocols ----------------------------------------------------------------
 class Resource:
-    """Something a model needs to run on (``@requires``)."""
+    """Something a model needs to run on (``@requires``).
+
+    ``device``: None for the host; otherwise the name of the device whose runtime partition
+    runs every Process whose model requires this resource (the compiler schedules and places
+    those Processes as one unit, see ``RunConfig(target=...)``).
+    """
+
+    device: str | None = None
 
 
 class CPU(Resource):
@@ -78,7 +85,13 @@ class CPU(Resource):
 
 
 class NeuroCore(Resource):
-    """A neuromorphic core on a chip."""
+    """A neuromorphic core on a chip (``lava_lite.runtimes.chip`` runs its models).
+
+    ``max_message_bits``: widest graded spike payload the chip's synapses accept.
+    """
+
+    device = "chip"
+    max_message_bits = 24
 
 
 class LoihiProtocol:
@@ -192,6 +205,18 @@ class AsyncProcessModel(ProcessModel):
     def check_for_pause_cmd(self) -> bool:
         """True once the run should pause; ``run`` calls ``run_async`` again to continue."""
         return self._control.asked_to_end()
+
+
+class DeviceProcessModel(LoihiProcessModel):
+    """A model that a device runs (it ``@requires`` a Resource with a ``device``): it declares
+    types and validates parameters, but has no Python step code. The runtime hands all such
+    Processes of a run to the device's partition, which runs them together."""
+
+    def __init__(self, proc_params: dict | None = None):
+        raise RuntimeError(
+            f"{type(self).__name__} runs on a device partition, not as a Python model; no "
+            f"partition is registered for its resources "
+            f"{[r.__name__ for r in self.required_resources]} (import lava_lite.runtimes)")
 
 
 # -- decorators --------------------------------------------------------------------------

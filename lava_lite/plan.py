@@ -146,6 +146,8 @@ class Plan(_Frozen):
     num_workers: int  # 0: run in the user's process
     runtime: str
     root_seed: int
+    # Options of each device some Process runs on (e.g. {"chip": {"neurons_per_core": 64}}).
+    device_options: dict[str, dict[str, Any]] = {}
 
     def process(self, process_id: int) -> ProcessPlan:
         return self.processes[process_id]

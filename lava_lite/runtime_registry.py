@@ -21,7 +21,8 @@ def register_runtime(name: str, factory: Callable) -> None:
 
 def create_runtime(name: str, plan, **options):
     """A new runtime for ``plan``; ``options``: ``timeout`` (seconds without progress before
-    RunTimeoutError) and ``show_progress`` (None: only on a terminal)."""
+    RunTimeoutError), ``show_progress`` (None: only on a terminal) and ``transport`` ("ipc"
+    or "tcp")."""
     if name not in _FACTORIES:
         for module in _PROVIDERS:
             importlib.import_module(module)
@@ -30,3 +31,25 @@ def create_runtime(name: str, plan, **options):
     except KeyError:
         raise LookupError(f"no runtime named '{name}'; known: {sorted(_FACTORIES)}") from None
     return factory(plan, **options)
+
+
+# -- devices -------------------------------------------------------------------------------
+_DEVICE_CHECKS: dict[str, Callable] = {}
+
+
+def register_device(name: str, check: Callable) -> None:
+    """Declare a device (a Resource's ``device``, e.g. "chip") that a runtime provides.
+
+    ``check(plan, device)`` is called by the compiler with the finished plan; it raises
+    CompileError, naming the Process, the resource and the limit, if the device cannot run
+    the Processes the plan gives it (too large, unrepresentable)."""
+    _DEVICE_CHECKS[name] = check
+
+
+def device_check(name: str) -> Callable | None:
+    """The check registered for device ``name`` (importing the runtime providers first, so
+    the compiler needs no import of them), or None if no runtime provides that device."""
+    if name not in _DEVICE_CHECKS:
+        for module in _PROVIDERS:
+            importlib.import_module(module)
+    return _DEVICE_CHECKS.get(name)

@@ -37,7 +37,8 @@ class Session:
                 raise RunStateError(f"'{member.name}' already belongs to a compiled graph "
                                     f"run from another Process; stop that one first")
         runtime = create_runtime(compiled.plan.runtime, compiled.plan,
-                                 timeout=run_cfg.timeout, show_progress=run_cfg.progress)
+                                 timeout=run_cfg.timeout, show_progress=run_cfg.progress,
+                                 transport=run_cfg.transport)
         session = cls(compiled, run_cfg, runtime)
         runtime.start()
         for member in compiled.graph:

@@ -26,17 +26,48 @@ class Var(ProcessMember):
             ) from None
         self.dtype = self.init.dtype
         self.shareable = shareable
+        self.aliased_var: Var | None = None
+
+    # -- aliases (hierarchical Processes) ------------------------------------------------------
+    def alias(self, other: "Var") -> None:
+        """Make this Var (of a hierarchical Process) stand for ``other`` (a Var of one of its
+        sub-Processes): ``get``/``set`` and probes of this Var reach ``other``. Called in a
+        SubProcessModel's constructor: ``proc.v.alias(self.lif.v)``."""
+        if not isinstance(other, Var):
+            raise TypeError(f"{self.qualified_name}.alias: needs a Var, "
+                            f"got {type(other).__name__}")
+        if other.shape != self.shape:
+            raise ValueError(f"cannot alias {self.qualified_name} (shape {self.shape}) to "
+                             f"{other.qualified_name} (shape {other.shape}): shapes differ")
+        if other.resolve_alias() is self:
+            raise ValueError(f"cannot alias {self.qualified_name} to "
+                             f"{other.qualified_name}: the aliases would form a loop")
+        from lava_lite.ports import log_change  # the compiler records what SubProcessModels do
+
+        previous = self.aliased_var
+        self.aliased_var = other
+        log_change(lambda: setattr(self, "aliased_var", previous))
+
+    def resolve_alias(self) -> "Var":
+        """The Var this one finally stands for (itself if it is not an alias)."""
+        var, seen = self, {id(self)}
+        while var.aliased_var is not None:
+            var = var.aliased_var
+            if id(var) in seen:
+                raise ValueError(f"{self.qualified_name}: its aliases form a loop")
+            seen.add(id(var))
+        return var
 
     def get(self, idx=None) -> np.ndarray:
         """Current value (or the elements at ``idx``), as an array of the Var's dtype."""
         runtime = self._live_runtime()
-        value = self.init.copy() if runtime is None else runtime.get_var(self)
+        value = self.resolve_alias().init.copy() if runtime is None else runtime.get_var(self)
         return value if idx is None else self._index(value, idx)
 
     def set(self, value, idx=None) -> None:
         """Write the whole Var (or the elements at ``idx``) in one message."""
         runtime = self._live_runtime()
-        current = self.init if runtime is None else None
+        current = self.resolve_alias().init if runtime is None else None
         if idx is not None:
             current = self.get() if current is None else current
             self._index(current, idx)  # validates idx
@@ -51,7 +82,10 @@ class Var(ProcessMember):
                 f"{self.qualified_name}: cannot set a value of shape {array.shape} "
                 f"on a Var of shape {self.shape}") from None
         if runtime is None:
-            self.init = np.array(array, dtype=self.dtype)
+            target = self.resolve_alias()
+            target.init = np.array(array, dtype=target.dtype)
+            if target is not self:
+                self.init = np.array(array, dtype=self.dtype)
         else:
             runtime.set_var(self, np.ascontiguousarray(array))
 

@@ -21,7 +21,8 @@ STOP_GRACE_SECONDS = 1.0
 
 class InProcessRuntime:
     def __init__(self, plan: Plan, timeout: float | None = None,
-                 show_progress: bool | None = None):
+                 show_progress: bool | None = None, transport: str = "ipc"):
+        # ``transport`` is accepted like every runtime's options; nothing here uses sockets.
         self.plan = plan
         self.watch = RunWatch(np.zeros(len(plan.processes), np.int64),
                               [p.name for p in plan.processes], timeout, show_progress)

@@ -11,9 +11,7 @@ import atexit
 import ctypes
 import multiprocessing
 import os
-import shutil
 import signal
-import tempfile
 import weakref
 
 import numpy as np
@@ -24,9 +22,10 @@ from lava_lite.plan import Plan
 from lava_lite.runtime_registry import register_runtime
 from lava_lite.runtimes import wire
 from lava_lite.runtimes.watch import RunWatch
-from lava_lite.runtimes.worker import control_address, worker_main
+from lava_lite.runtimes.network import Network
+from lava_lite.runtimes.worker import worker_main
 
-STARTUP_TIMEOUT_SECONDS = 60.0
+STARTUP_TIMEOUT_SECONDS = 30.0
 POLL_MS = 200
 STOP_GRACE_SECONDS = 1.0
 
@@ -42,8 +41,9 @@ def _stop_all() -> None:
 
 class MultiprocessRuntime:
     def __init__(self, plan: Plan, timeout: float | None = None,
-                 show_progress: bool | None = None):
+                 show_progress: bool | None = None, transport: str = "ipc"):
         self.plan = plan
+        self.transport = transport
         # Shared with the forked workers: progress[pid] = last step Process pid finished.
         shared = multiprocessing.RawArray(ctypes.c_int64, max(1, len(plan.processes)))
         self.watch = RunWatch(np.frombuffer(shared, np.int64)[:len(plan.processes)],
@@ -53,7 +53,9 @@ class MultiprocessRuntime:
         self.processes: list[multiprocessing.Process] = []
         self.context: zmq.Context | None = None
         self.router: zmq.Socket | None = None
-        self.ipc_dir: str | None = None
+        self.network: Network | None = None
+        self.control_endpoint: str | None = None
+        self.data_endpoints: dict[tuple[int, int], str] = {}  # (receiver, sender) -> endpoint
         self.current_step = 0
         self.target: int | None = 0
         self.requested: str | None = None  # what a model asked for at the end of the last run
@@ -61,21 +63,33 @@ class MultiprocessRuntime:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        self.ipc_dir = tempfile.mkdtemp(prefix="lava_lite-")  # mode 0700: only this user
+        self.network = Network(self.transport)
         self.context = zmq.Context()
+        self.network.start_authenticator(self.context)
         self.router = self.context.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self.router.bind(control_address(self.ipc_dir))
+        self.control_endpoint = control_endpoint = self.network.bind(self.router, "control")
         _LIVE.add(self)
         fork = multiprocessing.get_context("fork")  # workers see models defined in scripts
         try:
             for w in range(self.plan.num_workers):
                 process = fork.Process(target=worker_main,
-                                       args=(self.plan, w, self.ipc_dir, self.watch.progress),
+                                       args=(self.plan, w, self.network, control_endpoint,
+                                             self.watch.progress),
                                        name=f"lava_lite-worker-{w}", daemon=True)
                 process.start()
                 self.processes.append(process)
+            # Workers bind first, then each learns where its downstream peers listen.
+            bound = self._collect(wire.Bound, timeout=STARTUP_TIMEOUT_SECONDS)
+            self.data_endpoints = {(receiver, int(sender)): endpoint
+                                   for receiver, (message, _) in bound.items()
+                                   for sender, endpoint in message.endpoints.items()}
+            for w in range(self.plan.num_workers):
+                targets = {str(receiver): message.endpoints[str(w)]
+                           for receiver, (message, _) in bound.items()
+                           if str(w) in message.endpoints}
+                self._send(w, wire.Connect(endpoints=targets))
             self._collect(wire.Ready, timeout=STARTUP_TIMEOUT_SECONDS)
         except BaseException:
             self.stop()
@@ -99,10 +113,12 @@ class MultiprocessRuntime:
         self.processes = []
         if self.router is not None:
             self.router.close(linger=0)
+        if self.network is not None:
+            self.network.close()
         if self.context is not None:
             self.context.term()
-        if self.ipc_dir is not None:
-            shutil.rmtree(self.ipc_dir, ignore_errors=True)
+        if self.network is not None:
+            self.network.remove()
 
     # -- messaging -------------------------------------------------------------------------
     def _send(self, worker: int, message, arrays=(), quiet: bool = False) -> None:

@@ -152,6 +152,18 @@ class Ready(_Msg):
     k: Literal["ready"] = "ready"
 
 
+class Bound(_Msg):
+    """A worker's receiving endpoints, by the peer worker that sends to each."""
+    k: Literal["bound"] = "bound"
+    endpoints: dict[str, str] = Field(default_factory=dict, max_length=4096)
+
+
+class Connect(_Msg):
+    """The endpoints a worker sends to, by receiving peer worker."""
+    k: Literal["connect"] = "connect"
+    endpoints: dict[str, str] = Field(default_factory=dict, max_length=4096)
+
+
 class Done(_Msg):
     """The run reached ``step``: its end, or a step after which a model asked to pause or
     stop (``requested``)."""
@@ -182,8 +194,8 @@ class Failed(_Msg):
     traceback: str
 
 
-ControlMessage = Annotated[Union[Run, Halt, GetVar, SetVar, GetProbes, Stop, Ready, Done,
-                                 Halted, Reply, Failed], Field(discriminator="k")]
+ControlMessage = Annotated[Union[Run, Halt, GetVar, SetVar, GetProbes, Stop, Ready, Bound,
+                                 Connect, Done, Halted, Reply, Failed], Field(discriminator="k")]
 _CONTROL = TypeAdapter(ControlMessage)
 # Headers of failures carry tracebacks, so control headers may be larger than data headers.
 MAX_CONTROL_HEADER_BYTES = 1 << 20

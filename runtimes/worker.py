@@ -23,6 +23,7 @@ from lava_lite.errors import ProcessModelError
 from lava_lite.plan import Plan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes import wire
 from lava_lite.runtimes.executor import Executor
+from lava_lite.runtimes.network import Network
 
 # Enough queued messages per peer for a few steps of every channel between two workers
 # (what the pipeline needs to stay deadlock-free), not so many that memory grows unbounded.
@@ -30,14 +31,6 @@ MIN_HIGH_WATER_MARK = 256
 PARENT_CHECK_SECONDS = 0.25
 RECONNECT_MS = 2
 CONTROL_CHECK_SECONDS = 0.002
-
-
-def control_address(ipc_dir: str) -> str:
-    return f"ipc://{ipc_dir}/control"
-
-
-def data_address(ipc_dir: str, receiver: int, sender: int) -> str:
-    return f"ipc://{ipc_dir}/data-{receiver}-from-{sender}"
 
 
 class StopRequested(BaseException):
@@ -84,7 +77,8 @@ class ZmqTransport:
     direction. While waiting for anything it keeps serving RefPort requests from peers
     (``on_request``) and hearing the coordinator, so no wait can deadlock on either."""
 
-    def __init__(self, context: zmq.Context, plan: Plan, worker: int, ipc_dir: str, control):
+    def __init__(self, context: zmq.Context, plan: Plan, worker: int, network: Network,
+                 control):
         self.control = control
         self.parent_pid = os.getppid()
         self.inbox: dict = {}
@@ -103,21 +97,26 @@ class ZmqTransport:
         self.sockets: list[zmq.Socket] = []
         self.source = {}  # wire id -> (socket, wire ids expected on that socket)
         self.request_sockets = []
+        self.bound: dict[int, str] = {}  # sending peer -> endpoint it connects to
         for peer, expected in sorted(incoming.items()):
             sock = self._socket(context, zmq.PULL, len(expected))
-            sock.bind(data_address(ipc_dir, worker, peer))
+            self.bound[peer] = network.bind(sock, f"data-{worker}-from-{peer}")
             for wire_id in expected:
                 self.source[wire_id] = (sock, expected)
             if self.request_ids & expected.keys():
                 self.request_sockets.append((sock, expected))
+        self._context, self._network, self._outgoing = context, network, outgoing
         self.destination = {}
-        for peer, wire_ids in sorted(outgoing.items()):
-            sock = self._socket(context, zmq.PUSH, len(wire_ids))
-            sock.connect(data_address(ipc_dir, peer, worker))
-            for wire_id in wire_ids:
-                self.destination[wire_id] = sock
         self._pollers: dict[tuple, zmq.Poller] = {}
         self.bad_messages = 0
+
+    def connect(self, endpoints: dict[int, str]) -> None:
+        """Connect to the receiving sockets of downstream peers (known once they bound)."""
+        for peer, wire_ids in sorted(self._outgoing.items()):
+            sock = self._socket(self._context, zmq.PUSH, len(wire_ids))
+            self._network.connect(sock, endpoints[peer])
+            for wire_id in wire_ids:
+                self.destination[wire_id] = sock
 
     def _socket(self, context, kind, num_channels: int) -> zmq.Socket:
         sock = context.socket(kind)
@@ -197,8 +196,8 @@ class ZmqTransport:
 
 
 class Worker:
-    def __init__(self, plan: Plan, worker: int, ipc_dir: str, context: zmq.Context,
-                 progress: np.ndarray):
+    def __init__(self, plan: Plan, worker: int, network: Network, control_endpoint: str,
+                 context: zmq.Context, progress: np.ndarray):
         self.plan = plan
         self.progress = progress
         self.worker = worker
@@ -206,8 +205,8 @@ class Worker:
         self.socket = context.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.IDENTITY, str(worker).encode())
         self.socket.setsockopt(zmq.LINGER, 2000)
-        self.socket.connect(control_address(ipc_dir))
-        self.transport = ZmqTransport(context, plan, worker, ipc_dir, self)
+        network.connect(self.socket, control_endpoint)
+        self.transport = ZmqTransport(context, plan, worker, network, self)
         self.executor: Executor | None = None
         self.target: int | None = 0
         self.halted = False
@@ -227,6 +226,13 @@ class Worker:
                 raise StopRequested("the coordinator's process is gone")
 
     def serve(self) -> None:
+        self.send(wire.Bound(endpoints={str(p): e for p, e in self.transport.bound.items()}))
+        message, _ = self.receive()
+        while not isinstance(message, (wire.Connect, wire.Stop)):
+            message, _ = self.receive()
+        if isinstance(message, wire.Stop):
+            return
+        self.transport.connect({int(p): e for p, e in message.endpoints.items()})
         try:
             self.executor = Executor(self.plan, [p.id for p in self.plan.on_worker(self.worker)],
                                      self.transport, self.progress)
@@ -335,7 +341,8 @@ class Worker:
         self.socket.close()
 
 
-def worker_main(plan: Plan, worker: int, ipc_dir: str, progress: np.ndarray) -> None:
+def worker_main(plan: Plan, worker: int, network: Network, control_endpoint: str,
+                progress: np.ndarray) -> None:
     """Entry point of a worker OS process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     _die_with_parent()
@@ -345,9 +352,10 @@ def worker_main(plan: Plan, worker: int, ipc_dir: str, progress: np.ndarray) -> 
         # against each other.
         threadpool_limits(max(1, (os.cpu_count() or 1) // plan.num_workers))
     context = zmq.Context()
+    network.start_authenticator(context)
     runner = None
     try:
-        runner = Worker(plan, worker, ipc_dir, context, progress)
+        runner = Worker(plan, worker, network, control_endpoint, context, progress)
         runner.serve()
     except StopRequested:
         pass
@@ -361,4 +369,5 @@ def worker_main(plan: Plan, worker: int, ipc_dir: str, progress: np.ndarray) -> 
     finally:
         if runner is not None:
             runner.close()
+        network.close()
         context.term()
