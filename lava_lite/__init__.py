@@ -13,6 +13,7 @@ from lava_lite.ports import InPort, OutPort
 from lava_lite.process import Process
 from lava_lite.ref_ports import RefPort, VarPort
 from lava_lite.run_config import RunConfig, RunContinuous, RunSteps
+from lava_lite.sub_model import SubProcessModel
 from lava_lite.var import Var
 
 __version__ = "0.1.0"
@@ -21,6 +22,6 @@ __all__ = [
     "CPU", "AsyncProcessModel", "AsyncProtocol", "CompileError", "InPort", "InPortType", "LavaLiteError",
     "LoihiProcessModel", "LoihiProtocol", "NeuroCore", "OutPort", "OutPortType", "Process",
     "ProcessModel", "ProcessModelError", "RefPort", "RefPortType", "Resource", "RunConfig", "RunContinuous", "RunStateError",
-    "RunSteps", "RunTimeoutError", "Var", "VarPort", "VarPortType", "VarType", "WorkerDiedError", "implements", "requires",
+    "RunSteps", "RunTimeoutError", "SubProcessModel", "Var", "VarPort", "VarPortType", "VarType", "WorkerDiedError", "implements", "requires",
     "tag",
 ]

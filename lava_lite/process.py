@@ -9,6 +9,7 @@ import functools
 import inspect
 import itertools
 
+from lava_lite.errors import RunStateError
 from lava_lite.members import ProcessMember
 
 _process_ids = itertools.count()
@@ -110,6 +111,13 @@ class Process:
         """End the run and every worker. Vars keep their final values for ``get``."""
         if self._session is not None:
             self._session.stop()
+
+    def run_stats(self):
+        """Where the time went so far: per Process compute and wait seconds, per worker
+        messages and bytes. ``print`` it for a table."""
+        if self._session is None:
+            raise RunStateError(f"{self.name}.run_stats: the network has not run yet")
+        return self._session.run_stats()
 
     def _active_runtime(self):
         return None if self._session is None else self._session.live_runtime()

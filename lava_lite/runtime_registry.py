@@ -2,7 +2,8 @@
 
 A runtime is constructed with a Plan (and options) and offers: ``start()``, ``run(num_steps | None)``
 (returns at once), ``wait()``, ``pause()``, ``stop()``, ``get_var(pid, name)``,
-``set_var(pid, name, array)``, ``probe_data()``, ``current_step`` and ``requested`` (None, or
+``set_var(pid, name, array)``, ``probe_data()``, ``stats()``, ``current_step`` and
+``requested`` (None, or
 "pause"/"stop" when a model ended the last run by asking for it). It raises
 lava_lite errors (ProcessModelError, WorkerDiedError, ...) from ``wait``/``pause``.
 """

@@ -7,6 +7,7 @@ from lava_lite.compiler import compile_graph
 from lava_lite.errors import RunStateError
 from lava_lite.run_config import RunConfig, RunSteps
 from lava_lite.runtime_registry import create_runtime
+from lava_lite.stats import ProcessStats, RunStats, WorkerStats
 from lava_lite.value_checks import check_value
 
 
@@ -116,13 +117,24 @@ class Session:
             raise RunStateError(f"cannot {what} while the graph runs; call wait() or pause() "
                                 f"first")
 
+    def _leaf_var(self, var):
+        """The Var of a model-backed Process that ``var`` stands for (aliases followed)."""
+        leaf = var.resolve_alias()
+        if leaf.process not in self.compiled.process_ids:
+            raise RunStateError(f"{var.qualified_name} has no live value: "
+                                f"'{leaf.process.name}' runs no model (a hierarchical "
+                                f"Process's Var needs an alias to a sub-Process's Var)")
+        return leaf
+
     def get_var(self, var) -> np.ndarray:
         self._require_idle(f"get {var.qualified_name}")
+        var = self._leaf_var(var)
         return self._guarded(self.runtime.get_var, self.compiled.process_ids[var.process],
                              var.name)
 
     def set_var(self, var, value: np.ndarray) -> None:
         self._require_idle(f"set {var.qualified_name}")
+        var = self._leaf_var(var)
         process_id = self.compiled.process_ids[var.process]
         spec = next(v for v in self.plan.process(process_id).vars if v.name == var.name)
         check_value(f"Process '{var.process.name}', Var '{var.name}'", value,
@@ -137,6 +149,14 @@ class Session:
             self._require_idle(f"read the data of {observer.name}")
             data = self._guarded(self.runtime.probe_data)
         return {pid: data[pid] for pid in self.compiled.probe_ids.get(observer, [])}
+
+    def run_stats(self) -> RunStats:
+        self._require_idle("read run stats")
+        times, traffic = self._guarded(self.runtime.stats)
+        processes = tuple(ProcessStats(p.name, p.worker, *times.get(p.id, (0.0, 0.0)))
+                          for p in self.plan.processes)
+        workers = tuple(WorkerStats(w, *counts) for w, counts in enumerate(traffic))
+        return RunStats(self.runtime.current_step, processes, workers)
 
     @property
     def current_step(self) -> int:

@@ -8,6 +8,7 @@ before its spike phase, so a model never blocks half-way through its own code.
 from __future__ import annotations
 
 import traceback
+from time import perf_counter
 
 import numpy as np
 
@@ -283,6 +284,9 @@ class Executor:
                 self.partitions.append(partition)
                 self.by_id.update({s.id: partition.member(s.id) for s in groups[unit]})
         self.models = [h for h in self.hosted if isinstance(h, HostedProcess)]
+        # Seconds each hosted unit spent computing and waiting for its inputs (run stats).
+        self.computing = [0.0] * len(self.hosted)
+        self.waiting = [0.0] * len(self.hosted)
         # The compiler gives an asynchronous model a worker of its own.
         self.async_model = next((h for h in self.models if h.is_async), None)
         for hosted in self.models:  # RefPorts whose target Var lives here are reached directly
@@ -339,7 +343,9 @@ class Executor:
         t = self.step + 1
         for model in self.models:
             model.model.time_step = t
-        for hosted in self.hosted:
+        waiting, computing = self.waiting, self.computing
+        clock = perf_counter()
+        for k, hosted in enumerate(self.hosted):
             for port, channels in hosted.inputs:
                 if len(channels) == 1:
                     data = self._take(channels[0], t)
@@ -350,6 +356,8 @@ class Executor:
                     for channel in channels:  # fixed order: by channel id, i.e. by source
                         np.add(total, self._take(channel, t), out=total, casting="unsafe")
                     port._data = total
+            inputs_in = perf_counter()
+            waiting[k] += inputs_in - clock
             try:
                 hosted.run_spk()
             except Exception:
@@ -372,6 +380,8 @@ class Executor:
                 for buffer, num_steps in probes:
                     if arrival <= num_steps:  # as received: a delayed port's data a step later
                         buffer[arrival - 1] = data
+            clock = perf_counter()
+            computing[k] += clock - inputs_in
         if self.uses_management:
             self._manage(t)
         for hosted in self.var_probing:
@@ -453,6 +463,17 @@ class Executor:
 
     def probe_data(self) -> dict[int, np.ndarray]:
         return {pid: buf for h in self.hosted for pid, buf in h.probe_buffers.items()}
+
+    def stats(self) -> tuple[list[int], np.ndarray]:
+        """Process ids and, for each, [seconds computing, seconds waiting for input]; a
+        partition's time is split evenly between its member Processes."""
+        ids, rows = [], []
+        for k, hosted in enumerate(self.hosted):
+            members = np.atleast_1d(hosted.progress_index).tolist()
+            ids += members
+            rows += [[self.computing[k] / len(members), self.waiting[k] / len(members)]
+                     for _ in members]
+        return ids, np.array(rows, np.float64).reshape(-1, 2)
 
     def close(self) -> None:
         """Release devices held by partitions."""

@@ -94,6 +94,10 @@ class InProcessRuntime:
     def set_var(self, process_id: int, name: str, value: np.ndarray) -> None:
         self.executor.by_id[process_id].set_var(name, value)
 
+    def stats(self) -> tuple[dict[int, tuple[float, float]], list[list[int]]]:
+        ids, rows = self.executor.stats()
+        return {pid: tuple(row) for pid, row in zip(ids, rows.tolist())}, []
+
     def probe_data(self) -> dict[int, np.ndarray]:
         return {k: v.copy() for k, v in self.executor.probe_data().items()}
 

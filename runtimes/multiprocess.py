@@ -233,6 +233,19 @@ class MultiprocessRuntime:
         worker = self.plan.process(process_id).worker
         self._request(worker, wire.SetVar(process=process_id, var=name), (value,))
 
+    def stats(self) -> tuple[dict[int, tuple[float, float]], list[list[int]]]:
+        """Per Process (seconds computing, seconds waiting); per worker [messages sent,
+        bytes sent, messages received, bytes received]."""
+        for w in range(self.plan.num_workers):
+            self._send(w, wire.GetStats())
+        replies = self._collect(wire.Reply)
+        times, traffic = {}, []
+        for w in range(self.plan.num_workers):
+            reply, (rows, counters) = replies[w]
+            times.update({pid: tuple(row) for pid, row in zip(reply.ids, rows.tolist())})
+            traffic.append(counters.tolist())
+        return times, traffic
+
     def probe_data(self) -> dict[int, np.ndarray]:
         data = {}
         for w in range(self.plan.num_workers):

@@ -144,6 +144,10 @@ class GetProbes(_Msg):
     k: Literal["probes"] = "probes"
 
 
+class GetStats(_Msg):
+    k: Literal["stats"] = "stats"
+
+
 class Stop(_Msg):
     k: Literal["stop"] = "stop"
 
@@ -194,7 +198,7 @@ class Failed(_Msg):
     traceback: str
 
 
-ControlMessage = Annotated[Union[Run, Halt, GetVar, SetVar, GetProbes, Stop, Ready, Bound,
+ControlMessage = Annotated[Union[Run, Halt, GetVar, SetVar, GetProbes, GetStats, Stop, Ready, Bound,
                                  Connect, Done, Halted, Reply, Failed], Field(discriminator="k")]
 _CONTROL = TypeAdapter(ControlMessage)
 # Headers of failures carry tracebacks, so control headers may be larger than data headers.

@@ -109,6 +109,7 @@ class ZmqTransport:
         self.destination = {}
         self._pollers: dict[tuple, zmq.Poller] = {}
         self.bad_messages = 0
+        self.counters = [0, 0, 0, 0]  # messages sent, bytes sent, messages received, bytes
 
     def connect(self, endpoints: dict[int, str]) -> None:
         """Connect to the receiving sockets of downstream peers (known once they bound)."""
@@ -131,6 +132,8 @@ class ZmqTransport:
     def send(self, channel: int, step: int, array: np.ndarray) -> None:
         sock = self.destination[channel]
         frames = wire.encode_data(channel, step, array)
+        self.counters[0] += 1
+        self.counters[1] += array.nbytes
         while True:
             try:
                 sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
@@ -164,6 +167,8 @@ class ZmqTransport:
             self.bad_messages += 1
             print(f"lava_lite worker: dropped a malformed data message: {exc}", file=sys.stderr)
             return True
+        self.counters[2] += 1
+        self.counters[3] += array.nbytes
         if wire_id in self.request_ids:
             self.on_request(wire_id, step, array)
         else:
@@ -289,6 +294,9 @@ class Worker:
                 self.send(wire.Reply(error=str(exc)))
             else:
                 self.send(wire.Reply())
+        elif isinstance(message, wire.GetStats):
+            ids, times = executor.stats()
+            self.send(wire.Reply(ids=ids), (times, np.array(self.transport.counters, np.int64)))
         elif isinstance(message, wire.GetProbes):
             data = executor.probe_data()
             self.send(wire.Reply(ids=list(data)), tuple(data.values()))

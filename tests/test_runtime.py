@@ -256,3 +256,23 @@ def test_repeated_pause_resume_keeps_every_process_on_the_same_step():
             assert np.count_nonzero(direct.data.get()[0]) == step
             # lif integrates the step numbers, one step late through Dense: u = sum(1..step-1)
             assert lif.u.get()[0] == pytest.approx(step * (step - 1) / 2)
+
+
+@pytest.mark.parametrize("workers", [0, "per_process"])
+def test_run_stats_show_time_and_traffic(workers):
+    ramp = Ramp(name="ramp")
+    sink = sink_of(ramp.out, 10)
+    with ramp:
+        ramp.run(RunSteps(30), RunConfig(workers=workers))
+        stats = ramp.run_stats()
+    assert stats.steps == 30
+    by_name = {p.name: p for p in stats.processes}
+    assert set(by_name) == {"ramp", sink.name}
+    assert by_name["ramp"].compute_seconds > 0
+    if workers == 0:
+        assert stats.workers == ()
+    else:
+        sender = by_name["ramp"].worker
+        assert stats.workers[sender].messages_sent == 30
+        assert stats.workers[sender].bytes_sent == 30 * 3 * 8
+    assert "ramp" in str(stats) and "compute s" in str(stats)
