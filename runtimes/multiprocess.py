@@ -50,6 +50,7 @@ class MultiprocessRuntime:
                               [p.name for p in plan.processes], timeout, show_progress)
         self.hosted_names = {w: [p.name for p in plan.on_worker(w)]
                              for w in range(plan.num_workers)}
+        self.worker_ids = {str(w).encode(): w for w in range(plan.num_workers)}
         self.processes: list[multiprocessing.Process] = []
         self.context: zmq.Context | None = None
         self.router: zmq.Socket | None = None
@@ -146,11 +147,13 @@ class MultiprocessRuntime:
             ready = dict(poller.poll(POLL_MS))
             if self.router in ready:
                 identity, *frames = self.router.recv_multipart()
-                try:
-                    worker = int(identity)
-                    message, arrays = wire.decode_control(frames)
-                except (ValueError, wire.WireError):
+                worker = self.worker_ids.get(identity)
+                if worker is None:
                     continue  # not one of ours: ignore
+                try:
+                    message, arrays = wire.decode_control(frames)
+                except wire.WireError:
+                    continue
                 if isinstance(message, wire.Failed):
                     raise ProcessModelError(message.process, message.model, message.phase,
                                             message.step, message.traceback, worker=worker)

@@ -30,6 +30,7 @@ from lava_lite.runtimes.network import Network
 MIN_HIGH_WATER_MARK = 256
 PARENT_CHECK_SECONDS = 0.25
 RECONNECT_MS = 2
+MAX_STEPS_AHEAD = 16 * MIN_HIGH_WATER_MARK
 CONTROL_CHECK_SECONDS = 0.002
 
 
@@ -83,6 +84,7 @@ class ZmqTransport:
         self.parent_pid = os.getppid()
         self.inbox: dict = {}
         self.on_request = None  # set by the executor when it hosts RefPort targets
+        self.executor = None  # set once built; its step bounds which messages are plausible
         worker_of = {p.id: p.worker for p in plan.processes}
         incoming: dict[int, dict] = {}  # peer -> {wire id: (dtype, shape)}
         outgoing: dict[int, list[int]] = {}  # peer -> wire ids
@@ -167,6 +169,14 @@ class ZmqTransport:
             self.bad_messages += 1
             print(f"lava_lite worker: dropped a malformed data message: {exc}", file=sys.stderr)
             return True
+        current = self.executor.step if self.executor is not None else 0
+        if not current <= step <= current + MAX_STEPS_AHEAD:
+            # Nothing legitimate is that old or that far ahead (the high-water marks bound
+            # how far a sender runs ahead): refuse it so the inbox cannot grow without bound.
+            self.bad_messages += 1
+            print(f"lava_lite worker: dropped a data message for step {step} at step "
+                  f"{current}", file=sys.stderr)
+            return True
         self.counters[2] += 1
         self.counters[3] += array.nbytes
         if wire_id in self.request_ids:
@@ -242,6 +252,7 @@ class Worker:
             self.executor = Executor(self.plan, [p.id for p in self.plan.on_worker(self.worker)],
                                      self.transport, self.progress)
             self.transport.inbox = self.executor.inbox
+            self.transport.executor = self.executor
             self.send(wire.Ready())
         except ProcessModelError as exc:
             self.report(exc)
@@ -323,7 +334,12 @@ class Worker:
         return self.halted
 
     def handle_while_running(self, between_steps: bool = False) -> None:
-        message, _ = wire.decode_control(self.socket.recv_multipart())
+        try:
+            message, _ = wire.decode_control(self.socket.recv_multipart())
+        except wire.WireError as exc:
+            print(f"lava_lite worker {self.worker}: dropped a malformed control message: "
+                  f"{exc}", file=sys.stderr)
+            return
         if isinstance(message, wire.Stop):
             raise StopRequested("stop requested")
         if isinstance(message, wire.Halt):

@@ -1,0 +1,296 @@
+"""The chip compiler: the Processes of a chip partition (plan entries) -> a ChipConfig.
+
+- A LIF becomes a compartment group; it is split over as many cores as it needs, filling a
+  core up to ``neurons_per_core`` compartments or until the synapses feeding them would pass
+  ``synapses_per_core`` (each compartment brings its fan-in: n_in per Dense row, the stored
+  entries of its row for a Sparse). Every LIF starts on a fresh core; cores are used in order.
+- A Dense or Sparse becomes a synapse group with weights quantized exactly as the CPU
+  fixed-point models do (``fixed_point.quantize_weights``: sign mode, 8-bit clip,
+  ``num_weight_bits``); its rows are stored in blocks on the cores of the compartments they
+  feed. If the host reads its output (a CPU Process or a Monitor), it also gets blocks on
+  cores of its own (one compartment slot per row there).
+- Inside the chip a LIF's spikes reach synapses, and synapses reach LIF compartments; any
+  other edge between two chip Processes is refused. Edges to and from CPU Processes become
+  host inputs and outputs, read and written every step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lava_lite import fixed_point as fxp
+from lava_lite.model import REGISTRY
+from lava_lite.plan import ChannelPlan, ProcessPlan
+from lava_lite.runtimes.chip.config import (COMPARTMENT_VARS, ChipConfig, ChipConfigSpec,
+                                            ChipLimitError, ChipLimits, CompartmentGroup,
+                                            HostInput, HostOutput, Readout, Route,
+                                            SynapseBlock, SynapseGroup, check_config)
+from lava_lite.runtimes.transforms import compile_transform
+
+LIF, DENSE, SPARSE = "lif", "dense", "sparse"
+SYNAPSES = (DENSE, SPARSE)
+# (input port, output port) of each role
+PORTS = {LIF: ("a_in", "s_out"), DENSE: ("s_in", "a_out"), SPARSE: ("s_in", "a_out")}
+
+
+@dataclass
+class Mapping:
+    """A configuration and how the host side talks to it: ``inputs`` ((process id, port,
+    external channel ids) per host input), ``outputs`` ((process id, port) per host output),
+    ``readouts`` ((process id, var) per readout), ``cores`` (Process name -> cores used)."""
+
+    config: ChipConfig
+    roles: dict[int, str]
+    inputs: list[tuple[int, str, list[int]]] = field(default_factory=list)
+    outputs: list[tuple[int, str]] = field(default_factory=list)
+    readouts: list[tuple[int, str]] = field(default_factory=list)
+    cores: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def num_cores(self) -> int:
+        return len({c for cores in self.cores.values() for c in cores})
+
+
+def chip_role(spec: ProcessPlan) -> str:
+    model = REGISTRY.resolve(spec.model)
+    role = getattr(model, "chip_role", None)
+    if role not in PORTS:
+        raise ChipLimitError(f"Process '{spec.name}': the chip has no mapping for model "
+                             f"{model.__name__} (chip_role {role!r}); chip models are LIF, "
+                             f"Dense and Sparse", spec.name)
+    return role
+
+
+def _vars(spec: ProcessPlan) -> dict[str, np.ndarray]:
+    return {v.name: v.init for v in spec.vars}
+
+
+def _quantized(spec: ProcessPlan, weights: np.ndarray) -> np.ndarray:
+    """What the CPU fixed-point Dense/Sparse models compute from their weights."""
+    return fxp.quantize_weights(weights, spec.params["num_weight_bits"]).astype(np.int32)
+
+
+def _gather(channel: ChannelPlan, src_size: int, dst_size: int, where: str):
+    """(destination positions, source indices) that ``channel`` connects, after its port
+    transforms; (None, None) when it connects every position to the same one."""
+    if not channel.transform:
+        return None, None
+    index = np.arange(1, src_size + 1, dtype=np.int64).reshape(channel.shape)
+    out = np.asarray(compile_transform(channel.transform)(index)).reshape(-1)
+    if out.size != dst_size:
+        raise ChipLimitError(f"{where}: its port transform gives {out.size} values for "
+                             f"{dst_size} inputs")
+    positions = np.flatnonzero(out)
+    sources = out[positions] - 1
+    if positions.size == dst_size and np.array_equal(sources, np.arange(dst_size)):
+        return None, None
+    return positions, sources
+
+
+def _pack(costs: np.ndarray, limits: ChipLimits, name: str, what: str) -> list[int]:
+    """Split items (compartments or rows) with the given synapse costs into consecutive
+    cores: counts per core."""
+    too_big = np.flatnonzero(costs > limits.synapses_per_core)
+    if too_big.size:
+        k = int(too_big[0])
+        raise ChipLimitError(
+            f"Process '{name}': {what} {k} alone needs {int(costs[k])} synapses; the chip "
+            f"has {limits.synapses_per_core} synapses per core", name)
+    total = np.cumsum(costs)
+    counts, start, n = [], 0, costs.size
+    while start < n:
+        base = total[start - 1] if start else 0
+        stop = int(np.searchsorted(total, base + limits.synapses_per_core, side="right"))
+        stop = min(stop, start + limits.neurons_per_core, n)
+        counts.append(stop - start)
+        start = stop
+    return counts
+
+
+def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> Mapping:
+    """The configuration of the chip for ``members`` (the chip's Processes of a plan) and
+    ``channels`` (all channels of the plan). Raises ChipLimitError naming the Process, the
+    resource and the limit if it does not fit or cannot be represented."""
+    members = sorted(members, key=lambda s: s.id)
+    by_id = {s.id: s for s in members}
+    roles = {s.id: chip_role(s) for s in members}
+    name = {s.id: s.name for s in members}
+    size, row_cost = {}, {}
+    for spec in members:
+        values = _vars(spec)
+        if roles[spec.id] == LIF:
+            size[spec.id] = int(values["u"].size)
+        elif roles[spec.id] == DENSE:
+            n_out, n_in = values["weights"].shape
+            size[spec.id] = n_out
+            row_cost[spec.id] = np.full(n_out, n_in, np.int64)
+        else:
+            size[spec.id] = spec.params["shape"][0]
+            row_cost[spec.id] = np.diff(values["indptr"]).astype(np.int64)
+
+    routes, targets = [], []  # (LIF, synapse group, channel), (synapse group, LIF, channel)
+    for c in channels:
+        if c.src not in by_id or c.dst not in by_id:
+            continue
+        src_role, dst_role = roles[c.src], roles[c.dst]
+        if src_role == LIF and dst_role in SYNAPSES:
+            routes.append((c.src, c.dst, c))
+        elif src_role in SYNAPSES and dst_role == LIF:
+            targets.append((c.src, c.dst, c))
+        else:
+            raise ChipLimitError(
+                f"Process '{name[c.dst]}': on the chip, {name[c.src]}.{c.src_port} -> "
+                f"{name[c.dst]}.{c.dst_port} cannot be built: a LIF's spikes reach other "
+                f"neurons only through synapses (Dense, Sparse), and synapses feed only LIF "
+                f"compartments. Run one of the two on the CPU (exception_proc_model_map)",
+                name[c.dst])
+
+    # Fan-in of each compartment: what its core must store for it.
+    fan_in = {pid: np.zeros(size[pid], np.int64) for pid in members_of(roles, LIF)}
+    gathers = {}
+    for group, lif, c in targets:
+        where = f"Process '{name[lif]}' (input from '{name[group]}')"
+        positions, sources = gathers[c.id] = _gather(c, size[group], size[lif], where)
+        if positions is None:
+            fan_in[lif] += row_cost[group]
+        else:
+            fan_in[lif][positions] += row_cost[group][sources]
+
+    # Cores, in order: every LIF, then the host-read rows of synapse groups.
+    spec = {"compartments": [], "synapses": [], "blocks": [], "routes": [],
+            "host_inputs": [], "host_outputs": [], "readouts": []}
+    arrays: dict[str, np.ndarray] = {}
+    mapping = Mapping(config=None, roles=roles)
+    next_core, start = 0, {}
+    slices: dict[int, list[tuple[int, int, int]]] = {}  # LIF -> (core, first, stop) local
+    position = 0
+    for pid in members_of(roles, LIF):
+        values = _vars(by_id[pid])
+        counts = _pack(fan_in[pid], limits, name[pid], "neuron")
+        cores = list(range(next_core, next_core + len(counts)))
+        next_core += len(counts)
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        slices[pid] = [(core, int(bounds[k]), int(bounds[k + 1]))
+                       for k, core in enumerate(cores)]
+        start[pid] = position
+        spec["compartments"].append(CompartmentGroup(
+            name=name[pid], start=position, size=size[pid],
+            cores=[(core, count) for core, count in zip(cores, counts)],
+            strict=bool(by_id[pid].params.get("strict_overflow", False))))
+        for var in COMPARTMENT_VARS:
+            arrays[f"{name[pid]}:{var}"] = np.ascontiguousarray(
+                np.broadcast_to(values[var].reshape(-1), (size[pid],)), np.int32)
+        mapping.cores[name[pid]] = cores
+        position += size[pid]
+
+    host_read = set()
+    for spec_ in members:
+        for port in spec_.ports:
+            if port.direction == "out" and (_external(spec_.id, port.name, channels, by_id)
+                                            or any(p.target == port.name
+                                                   for p in spec_.probes)):
+                host_read.add((spec_.id, port.name))
+
+    for pid in members_of(roles, *SYNAPSES):
+        values, params = _vars(by_id[pid]), by_id[pid].params
+        n_out = size[pid]
+        if roles[pid] == DENSE:
+            n_in = values["weights"].shape[1]
+            arrays[f"{name[pid]}:weights"] = _quantized(by_id[pid], values["weights"])
+        else:
+            n_in = params["shape"][1]
+            arrays[f"{name[pid]}:weights"] = _quantized(by_id[pid], values["weights"])
+            arrays[f"{name[pid]}:indices"] = np.asarray(values["indices"], np.int32)
+            arrays[f"{name[pid]}:indptr"] = np.asarray(values["indptr"], np.int64)
+        spec["synapses"].append(SynapseGroup(
+            name=name[pid], n_out=n_out, n_in=n_in, sparse=roles[pid] == SPARSE,
+            weight_exp=params["weight_exp"], message_bits=params["num_message_bits"]))
+        mapping.cores[name[pid]] = []
+
+    def block(core, group, rows, target_ids, to_host):
+        k = len(spec["blocks"])
+        arrays[f"block{k}:rows"] = np.asarray(rows, np.int64)
+        if target_ids is not None:
+            arrays[f"block{k}:targets"] = np.asarray(target_ids, np.int64)
+        spec["blocks"].append(SynapseBlock(
+            core=core, group=name[group], rows=f"block{k}:rows",
+            targets=None if target_ids is None else f"block{k}:targets", to_host=to_host))
+        if core not in mapping.cores[name[group]]:
+            mapping.cores[name[group]].append(core)
+
+    for group, lif, c in targets:
+        positions, sources = gathers[c.id]
+        for core, first, stop in slices[lif]:
+            if positions is None:
+                rows = np.arange(first, stop)
+                local = rows
+            else:
+                keep = (positions >= first) & (positions < stop)
+                rows, local = sources[keep], positions[keep]
+            if rows.size:
+                block(core, group, rows, start[lif] + local, False)
+    for pid in members_of(roles, *SYNAPSES):
+        if (pid, "a_out") in host_read:
+            counts = _pack(row_cost[pid], limits, name[pid], "row")
+            first = 0
+            for count in counts:
+                block(next_core, pid, np.arange(first, first + count), None, True)
+                first += count
+                next_core += 1
+
+    if next_core > limits.num_cores:
+        used = ", ".join(f"'{n}': {len(c)}" for n, c in mapping.cores.items() if c)
+        culprit = next(n for n, c in mapping.cores.items() if c and max(c) >= limits.num_cores)
+        raise ChipLimitError(
+            f"Process '{culprit}' does not fit on the chip: the network needs {next_core} "
+            f"cores ({used}) at {limits.neurons_per_core} neurons and "
+            f"{limits.synapses_per_core} synapses per core, but the chip has "
+            f"{limits.num_cores} cores (num_cores)", culprit)
+
+    for lif, group, c in routes:
+        where = f"Process '{name[group]}' (input from '{name[lif]}')"
+        positions, sources = _gather(c, size[lif], _n_in(spec, name[group]), where)
+        k = len(spec["routes"])
+        if positions is not None:
+            arrays[f"route{k}:sources"] = sources
+            arrays[f"route{k}:axons"] = positions
+        spec["routes"].append(Route(
+            source=start[lif], size=size[lif], group=name[group],
+            sources=None if positions is None else f"route{k}:sources",
+            axons=None if positions is None else f"route{k}:axons"))
+
+    for spec_ in members:
+        role = roles[spec_.id]
+        in_port, out_port = PORTS[role]
+        external = [c.id for c in channels if c.dst == spec_.id and c.dst_port == in_port
+                    and c.src not in by_id]
+        if external:
+            spec["host_inputs"].append(HostInput(group=spec_.name,
+                                                 kind="current" if role == LIF else "axons"))
+            mapping.inputs.append((spec_.id, in_port, external))
+        if (spec_.id, out_port) in host_read:
+            spec["host_outputs"].append(HostOutput(
+                group=spec_.name, kind="spikes" if role == LIF else "activation"))
+            mapping.outputs.append((spec_.id, out_port))
+        if role == LIF:
+            for probe in spec_.probes:
+                if probe.kind == "var" and probe.target in COMPARTMENT_VARS:
+                    spec["readouts"].append(Readout(group=spec_.name, var=probe.target))
+                    mapping.readouts.append((spec_.id, probe.target))
+
+    mapping.config = ChipConfig(ChipConfigSpec(**spec), arrays)
+    check_config(mapping.config, limits)
+    return mapping
+
+
+def members_of(roles: dict[int, str], *wanted: str) -> list[int]:
+    return [pid for pid in sorted(roles) if roles[pid] in wanted]
+
+
+def _n_in(spec: dict, group: str) -> int:
+    return next(g.n_in for g in spec["synapses"] if g.name == group)
+
+
+def _external(pid: int, port: str, channels, members: dict) -> bool:
+    return any(c.src == pid and c.src_port == port and c.dst not in members for c in channels)

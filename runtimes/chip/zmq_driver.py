@@ -1,0 +1,239 @@
+"""The driver of the emulated chip: requests over ZeroMQ (a DEALER talking to the chip's
+ROUTER) in the chip protocol (``protocol.py``), and, when no address is given, the emulator
+itself, started as a child OS process listening in a private directory.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+
+import numpy as np
+import zmq
+
+from lava_lite.runtimes.chip import protocol
+from lava_lite.runtimes.chip.config import (ChipConfig, ChipConfigError, ChipError, ChipLimitError,
+                                            ChipLimits)
+from lava_lite.runtimes.chip.driver import (ChipDiedError, ChipDriver, ChipInfo, ChipTimeoutError,
+                                            StepResult)
+from lava_lite.runtimes.wire import WireError
+
+POLL_MS = 100  # while waiting for an answer: how often to check the chip is alive
+RECONNECT_MS = 2  # the emulator binds while we connect: retry fast
+STOP_GRACE_SECONDS = 2.0
+REMOTE_TIMEOUT_SECONDS = 60.0  # default wait for a chip we did not start (and cannot watch)
+STARTUP_TIMEOUT_SECONDS = 60.0
+
+
+class ChipRequestError(ChipError):
+    """The chip refused a request (``kind`` as in protocol.ErrorBody)."""
+
+    def __init__(self, message: str, kind: str, group: str | None = None,
+                 variable: str | None = None, indices=()):
+        super().__init__(message, group)
+        self.kind = kind
+        self.variable = variable
+        self.indices = list(indices)
+
+
+def _reap(popen: subprocess.Popen, directory: str) -> None:
+    """End an emulator we started and remove its directory (also run at interpreter exit)."""
+    if popen.poll() is None:
+        try:
+            popen.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+class EmulatorProcess:
+    """An emulated chip in a child OS process (``python -m lava_lite.runtimes.chip.emulator``)
+    listening on an ipc:// socket in a fresh directory only this user can enter. It exits
+    when asked, when this process exits (PR_SET_PDEATHSIG) and when it sees its parent gone."""
+
+    def __init__(self, limits: ChipLimits):
+        self.directory = tempfile.mkdtemp(prefix="lava_lite-chip-")  # mode 0700
+        self.address = f"ipc://{self.directory}/chip"
+        command = [sys.executable, "-m", "lava_lite.runtimes.chip.emulator",
+                   "--address", self.address, "--parent-pid", str(os.getpid()), "--quiet",
+                   "--num-cores", str(limits.num_cores),
+                   "--neurons-per-core", str(limits.neurons_per_core),
+                   "--synapses-per-core", str(limits.synapses_per_core)]
+        try:
+            # cwd: the private directory, so that nothing in the caller's directory shadows
+            # the installed package on the child's sys.path.
+            self.popen = subprocess.Popen(command, cwd=self.directory, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, close_fds=True)
+        except BaseException:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
+        self._finalizer = weakref.finalize(self, _reap, self.popen, self.directory)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def exit_description(self) -> str | None:
+        """None while running; how it ended otherwise."""
+        code = self.popen.poll()
+        if code is None:
+            return None
+        if code < 0:
+            import signal
+
+            return f"killed by signal {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+    def stop(self) -> None:
+        """Wait briefly for the emulator to exit (after a shutdown request), then kill it."""
+        self._finalizer()
+
+
+class ZmqChipDriver(ChipDriver):
+    """Driver of an emulated chip over ZeroMQ.
+
+    ``address``: a running emulator (``ipc://...`` or ``tcp://...``); None starts one with
+    ``limits``. ``timeout``: seconds to wait for any answer (default: unlimited for a chip
+    this driver started, whose death it notices at once; REMOTE_TIMEOUT_SECONDS otherwise).
+    Requests are serialised by a lock, so ``close()`` from another thread is safe.
+    """
+
+    def __init__(self, address: str | None = None, limits: ChipLimits | None = None,
+                 timeout: float | None = None):
+        self.address = address
+        self.limits = limits or ChipLimits()
+        self.timeout = timeout if timeout is not None else (
+            None if address is None else REMOTE_TIMEOUT_SECONDS)
+        self.emulator: EmulatorProcess | None = None
+        self.context: zmq.Context | None = None
+        self.socket: zmq.Socket | None = None
+        self.info: ChipInfo | None = None
+        self._seq = 0
+        self._pending: list[np.ndarray] = []
+        self._result = StepResult(step=0)
+        self._lock = threading.Lock()
+        self._loaded = False
+        self._closed = False
+
+    # -- connection ------------------------------------------------------------------------
+    def open(self) -> ChipInfo:
+        if self.address is None:
+            self.emulator = EmulatorProcess(self.limits)
+            self.address = self.emulator.address
+        self.context = zmq.Context(io_threads=1)
+        self.socket = self.context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 100)
+        self.socket.connect(self.address)
+        timeout = self.timeout if self.emulator is None else STARTUP_TIMEOUT_SECONDS
+        reply = self._request("hello", timeout=timeout)
+        hello = protocol.parse(protocol.HelloReply, reply.body)
+        self.info = ChipInfo(limits=hello.limits, pid=hello.pid, step=hello.step)
+        return self.info
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.info is None else self.info.pid
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        got_lock = self._lock.acquire(timeout=STOP_GRACE_SECONDS)
+        try:
+            if self.socket is not None and (self.emulator is None or
+                                            self.emulator.exit_description() is None):
+                op = "shutdown" if self.emulator is not None else "unload"
+                if self.emulator is not None or self._loaded:
+                    try:
+                        self._exchange(op, None, None, timeout=1.0)
+                    except (ChipError, WireError, zmq.ZMQError):
+                        pass  # gone already, or stuck: the emulator is killed below
+            if self.socket is not None:
+                self.socket.close(linger=0)
+            if self.context is not None:
+                self.context.term()
+        finally:
+            if got_lock:
+                self._lock.release()
+            if self.emulator is not None:
+                self.emulator.stop()
+
+    # -- configuration and steps -----------------------------------------------------------
+    def load(self, config: ChipConfig) -> None:
+        self._request("load", config.spec.model_dump(mode="json"), config.arrays)
+        self._loaded = True
+        self._result = StepResult(step=0)
+
+    def inject(self, inputs: list[np.ndarray]) -> None:
+        self._pending = list(inputs)
+
+    def run(self, num_steps: int = 1) -> None:
+        arrays = {f"in{k}": a for k, a in enumerate(self._pending)}
+        self._pending = []
+        reply = self._request("run", {"num_steps": int(num_steps)}, arrays)
+        outputs, readouts = [], []
+        while f"out{len(outputs)}" in reply.arrays:
+            outputs.append(reply.arrays[f"out{len(outputs)}"])
+        while f"readout{len(readouts)}" in reply.arrays:
+            readouts.append(reply.arrays[f"readout{len(readouts)}"])
+        self._result = StepResult(step=protocol.parse(protocol.RunReply, reply.body).step,
+                                  outputs=outputs, readouts=readouts)
+
+    def read_outputs(self) -> StepResult:
+        return self._result
+
+    def read_state(self, group: str, var: str) -> np.ndarray:
+        reply = self._request("read", {"group": group, "var": var})
+        if "value" not in reply.arrays:
+            raise ChipConfigError("the chip's answer to read carries no value", group)
+        return np.array(reply.arrays["value"])
+
+    def write_state(self, group: str, var: str, value: np.ndarray) -> None:
+        self._request("write", {"group": group, "var": var}, {"value": np.asarray(value)})
+
+    # -- messaging -------------------------------------------------------------------------
+    def _request(self, op: str, body: dict | None = None,
+                 arrays: dict[str, np.ndarray] | None = None, timeout: float | None = None):
+        if self._closed or self.socket is None:
+            raise ChipDiedError(f"the connection to the chip is closed (request '{op}')")
+        with self._lock:
+            return self._exchange(op, body, arrays, self.timeout if timeout is None else timeout)
+
+    def _exchange(self, op, body, arrays, timeout):
+        self._seq += 1
+        seq = self._seq
+        self.socket.send_multipart(protocol.encode(op, seq, body, arrays), copy=False)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self.socket.poll(POLL_MS):
+                try:
+                    message = protocol.decode(self.socket.recv_multipart(copy=False),
+                                              protocol.REPLIES)
+                except WireError as exc:
+                    raise ChipConfigError(f"malformed answer from the chip: {exc}") from None
+                if message.seq != seq:
+                    continue  # a late answer to a request that timed out
+                if message.op == "error":
+                    error = protocol.parse(protocol.ErrorBody, message.body)
+                    cls = ChipLimitError if error.kind == "limit" else ChipRequestError
+                    if cls is ChipLimitError:
+                        raise ChipLimitError(error.message, error.group)
+                    raise ChipRequestError(error.message, error.kind, error.group,
+                                           error.variable, error.indices)
+                return message
+            if self.emulator is not None:
+                how = self.emulator.exit_description()
+                if how is not None:
+                    raise ChipDiedError(f"the emulated chip (pid {self.emulator.pid}) ended "
+                                        f"({how}) during '{op}'")
+            if deadline is not None and time.monotonic() > deadline:
+                raise ChipTimeoutError(f"the chip at {self.address} did not answer '{op}' "
+                                       f"within {timeout:g} s")
