@@ -247,17 +247,15 @@ def choose_model(process: Process, run_cfg: RunConfig) -> tuple[type[ProcessMode
     has_leaf = len(subs) < len(registered)
     tag = run_cfg.select_tag
     if run_cfg.select_sub_proc_model or not has_leaf:
-        why = ("select_sub_proc_model=True" if has_leaf
-               else f"{type(process).__name__} has only SubProcessModels")
+        why = "select_sub_proc_model=True" if has_leaf else "only SubProcessModels registered"
         if tag is None:
-            return subs[0], f"{why}: first registered SubProcessModel"
+            return subs[0], f"{why}: the first SubProcessModel"
         for model in subs:
             if tag in model.tags:
-                return model, f"{why}: first registered SubProcessModel tagged '{tag}'"
+                return model, f"{why}: the first SubProcessModel tagged '{tag}'"
         for model in subs:
             if not model.tags:
-                return model, (f"{why}: first untagged SubProcessModel (none is tagged "
-                               f"'{tag}'; its sub-Processes choose their models by tag)")
+                return model, f"{why}: the first untagged one (none is tagged '{tag}')"
         if not has_leaf:
             raise CompileError(
                 f"Process '{process.name}' ({type(process).__name__}) has no model tagged "
@@ -305,14 +303,20 @@ def _children_of(instance: SubProcessModel, parent: Process, first_index: int,
     return list(named)
 
 
-def _expand(process: Process, model: type, run_cfg: RunConfig) -> list[Process]:
-    """Build (or reuse) ``process``'s sub-Processes with SubProcessModel ``model``."""
+def _retract(process: Process) -> None:
+    """Take back what a SubProcessModel built for ``process`` in an earlier compilation."""
     previous = process.__dict__.get("_lava_lite_expansion")
     if previous is not None:
-        if previous.model is model:
-            return previous.children
         undo(previous.log)
         del process._lava_lite_expansion
+
+
+def _expand(process: Process, model: type) -> list[Process]:
+    """Build (or reuse) ``process``'s sub-Processes with SubProcessModel ``model``."""
+    previous = process.__dict__.get("_lava_lite_expansion")
+    if previous is not None and previous.model is model:
+        return previous.children
+    _retract(process)
     first_index = next(_process_ids)
     with recording() as log:
         try:
@@ -351,7 +355,9 @@ def _expand_graph(start: Process, run_cfg: RunConfig):
             neighbours += [member.process for member, _ in process._probe_requests]
         else:
             chosen[process] = choose_model(process, run_cfg)
-            if is_sub_model(chosen[process][0]):
+            if not is_sub_model(chosen[process][0]):
+                _retract(process)
+            else:
                 depth, up = 0, process
                 while up in parent_of:
                     depth, up = depth + 1, parent_of[up]
@@ -360,7 +366,7 @@ def _expand_graph(start: Process, run_cfg: RunConfig):
                         f"Processes nest more than {MAX_HIERARCHY_DEPTH} levels deep at "
                         f"'{process.name}': does a SubProcessModel build a Process of its "
                         f"own class?")
-                children = _expand(process, chosen[process][0], run_cfg)
+                children = _expand(process, chosen[process][0])
                 for child in children:
                     parent_of.setdefault(child, process)
                 neighbours += children
@@ -379,12 +385,12 @@ def _expand_graph(start: Process, run_cfg: RunConfig):
 
 
 def _hierarchy_note(process: Process, chosen: dict, parent_of: dict) -> str:
-    """"inside a (A via AModel: why) > a.b (B via BModel: why)" for a child, else ""."""
+    """"; inside a (A via AModel, why) > a.b (B via BModel, why)" for a child, else ""."""
     chain = []
     up = parent_of.get(process)
     while up is not None:
         model, why = chosen[up]
-        chain.append(f"{up.name} ({type(up).__name__} via {model.__name__}: {why})")
+        chain.append(f"{up.name} ({type(up).__name__} via {model.__name__}, {why})")
         up = parent_of.get(up)
     return f"; inside {' > '.join(reversed(chain))}" if chain else ""
 

@@ -27,12 +27,17 @@ class Var(ProcessMember):
         self.dtype = self.init.dtype
         self.shareable = shareable
         self.aliased_var: Var | None = None
+        self._user_value: np.ndarray | None = None  # set() before the first run, as given
 
     # -- aliases (hierarchical Processes) ------------------------------------------------------
     def alias(self, other: "Var") -> None:
         """Make this Var (of a hierarchical Process) stand for ``other`` (a Var of one of its
         sub-Processes): ``get``/``set`` and probes of this Var reach ``other``. Called in a
-        SubProcessModel's constructor: ``proc.v.alias(self.lif.v)``."""
+        SubProcessModel's constructor: ``proc.v.alias(self.lif.v)``.
+
+        A value given to this Var with ``set`` before the first run is passed on to ``other``
+        (the initial value the Process was built with is not: the SubProcessModel decides
+        its children's initial values)."""
         if not isinstance(other, Var):
             raise TypeError(f"{self.qualified_name}.alias: needs a Var, "
                             f"got {type(other).__name__}")
@@ -47,6 +52,12 @@ class Var(ProcessMember):
         previous = self.aliased_var
         self.aliased_var = other
         log_change(lambda: setattr(self, "aliased_var", previous))
+        if self._user_value is not None:
+            before = (other.init, other._user_value)
+            other.init = np.array(self._user_value, dtype=other.dtype)
+            other._user_value = self._user_value
+            log_change(lambda: (setattr(other, "init", before[0]),
+                                setattr(other, "_user_value", before[1])))
 
     def resolve_alias(self) -> "Var":
         """The Var this one finally stands for (itself if it is not an alias)."""
@@ -86,6 +97,7 @@ class Var(ProcessMember):
             target.init = np.array(array, dtype=target.dtype)
             if target is not self:
                 self.init = np.array(array, dtype=self.dtype)
+            self._user_value = target._user_value = np.array(array)
         else:
             runtime.set_var(self, np.ascontiguousarray(array))
 
