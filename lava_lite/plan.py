@@ -37,6 +37,11 @@ ArrayField = Annotated[
 ]
 
 
+def _describe(step: dict[str, Any]) -> str:
+    """``reshape [2, 3]`` for ``{"op": "reshape", "shape": [2, 3]}``."""
+    return " ".join([step["op"], *(str(v) for k, v in step.items() if k != "op")])
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -165,6 +170,11 @@ class Plan(_Frozen):
                          f"{p.model.rsplit(':', 1)[-1]}: {p.model_choice}")
         for c in self.channels:
             lag = " (delayed)" if c.delayed else ""
+            steps = ", ".join(_describe(step) for step in c.transform)
+            shaped = f" [{steps}]" if steps else ""
             lines.append(f"  {self.processes[c.src].name}.{c.src_port} -> "
-                         f"{self.processes[c.dst].name}.{c.dst_port}{lag}")
+                         f"{self.processes[c.dst].name}.{c.dst_port}{lag}{shaped}")
+        for r in self.ref_channels:
+            lines.append(f"  {self.processes[r.src].name}.{r.src_port} ~> "
+                         f"{self.processes[r.dst].name}.{r.var} (RefPort)")
         return "\n".join(lines)
