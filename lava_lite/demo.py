@@ -60,7 +60,7 @@ def main(argv=None) -> None:
         exc.run(condition=RunSteps(num_steps=args.steps),
                 run_cfg=RunConfig(select_tag="floating_pt", workers=workers))
         elapsed = time.perf_counter() - start
-        print(exc._session.plan.summary())
+        print(exc.compile().summary())
         data = monitor.get_data()
     for name in ("excitatory", "inhibitory"):
         spikes = data[name]["s_out"]

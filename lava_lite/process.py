@@ -112,6 +112,22 @@ class Process:
         if self._session is not None:
             self._session.stop()
 
+    @property
+    def current_step(self) -> int:
+        """The last time step the graph completed (0 before the first run); after a
+        non-blocking run, as of the last wait/pause."""
+        return 0 if self._session is None else self._session.current_step
+
+    def compile(self, run_cfg=None):
+        """The plan ``run`` would execute for this graph (or is executing): which model each
+        Process gets and why, placement, channels. ``print(plan.summary())`` shows it."""
+        if self._session is not None:
+            return self._session.plan
+        from lava_lite.compiler import compile_graph
+        from lava_lite.run_config import RunConfig
+
+        return compile_graph(self, RunConfig() if run_cfg is None else run_cfg).plan
+
     def run_stats(self):
         """Where the time went so far: per Process compute and wait seconds, per worker
         messages and bytes. ``print`` it for a table."""

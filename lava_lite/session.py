@@ -26,6 +26,8 @@ class Session:
         self.running = False
         self.stopped = False
         self._final_probe_data: dict[int, np.ndarray] | None = None
+        self.ended_by_model: str | None = None  # why no further run is allowed
+        self.final_step: int | None = None
 
     @classmethod
     def create(cls, process, run_cfg: RunConfig | None) -> "Session":
@@ -55,6 +57,9 @@ class Session:
     # -- run control -----------------------------------------------------------------------
     def run(self, condition) -> None:
         self._require_not_stopped("run")
+        if self.ended_by_model is not None:
+            raise RunStateError(f"cannot run: {self.ended_by_model}; its state stays readable "
+                                f"until stop()")
         if self.running:
             raise RunStateError("the graph is already running; call wait() or pause() first")
         num_steps = condition.num_steps if isinstance(condition, RunSteps) else None
@@ -67,8 +72,9 @@ class Session:
         if self.running:
             self._guarded(self.runtime.wait)
             self.running = False
-            if self.runtime.requested == "stop":  # a model asked for it
-                self.stop()
+            if self.runtime.requested == "stop":  # a model asked for it: no further runs,
+                self.ended_by_model = (             # but Vars stay readable until stop()
+                    f"a model asked to stop the run at step {self.runtime.current_step}")
 
     def pause(self) -> None:
         if self.running:
@@ -79,6 +85,7 @@ class Session:
         if self.stopped:
             return
         try:
+            self.final_step = self.runtime.current_step
             if self.compiled.probe_ids and not self.running:
                 self._final_probe_data = self.runtime.probe_data()
         finally:
@@ -160,4 +167,4 @@ class Session:
 
     @property
     def current_step(self) -> int:
-        return self.runtime.current_step
+        return self.final_step if self.stopped else self.runtime.current_step

@@ -164,6 +164,19 @@ def test_model_must_declare_every_member():
         compile_graph(Partial(name="p"), RunConfig())
 
 
+def test_compile_gives_the_plan_without_running():
+    src = SourceRingBuffer(data=np.eye(3))
+    sink = SinkRingBuffer(shape=(3,), buffer=3)
+    src.s_out.connect(sink.a_in)
+    plan = sink.compile(RunConfig(workers=0))
+    assert [p.name for p in plan.processes] == [src.name, sink.name]
+    assert src.current_step == 0
+    with src:
+        src.run(RunSteps(2), RunConfig(workers=0))
+        assert src.compile() is src._session.plan and sink.current_step == 2
+    assert sink.current_step == 2  # still known after stop
+
+
 def test_plan_is_json_serialisable_and_round_trips():
     src = SourceRingBuffer(data=np.eye(3))
     dense = Dense(weights=np.arange(6.0).reshape(2, 3))

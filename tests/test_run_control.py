@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, ProcessModelError,
-                       RunConfig, RunContinuous, RunSteps, Var, VarType, implements)
+                       RunConfig, RunContinuous, RunStateError, RunSteps, Var, VarType,
+                       implements)
 from lava_lite.proc_lib import Dense, LIF, Monitor
 
 PLACEMENTS = [0, 1, "per_process"]
@@ -48,13 +49,17 @@ def network(at, action):
 @pytest.mark.parametrize("workers", PLACEMENTS)
 def test_model_requested_stop_ends_the_run_at_that_step(workers):
     alarm, lif, monitor = network(at=7, action="stop")
-    alarm.run(RunSteps(50), RunConfig(workers=workers))
-    u = monitor.get_data()["lif"]["u"][:, 0]
+    with alarm:
+        alarm.run(RunSteps(50), RunConfig(workers=workers))
+        assert alarm.current_step == 7
+        u = monitor.get_data()["lif"]["u"][:, 0]
+        assert alarm.count.get()[0] == 7  # state stays readable until stop()
+        with pytest.raises(RunStateError, match="a model asked to stop the run at step 7"):
+            alarm.run(RunSteps(1))
     # lif.u integrates alarm counts one step late: u(t) = sum(1..t-1); nothing after step 7.
     np.testing.assert_array_equal(u[:7], np.cumsum(np.arange(7)))
     assert not u[7:].any()
-    with pytest.raises(Exception, match="stopped"):
-        alarm.run(RunSteps(1))
+    assert alarm.current_step == 7
 
 
 @pytest.mark.parametrize("workers", PLACEMENTS)
