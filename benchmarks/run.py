@@ -29,9 +29,11 @@ the default RunConfig, workers=1, workers="per_process" and workers=0; ``chain``
 Dense/LIF stages at n = 100; ``monitor`` the n = 100 pipeline with a Monitor on LIF v every
 step against without; ``getset`` Var.get()/set() of 10,000 elements; ``compile`` compile +
 launch of a 10-Process graph; ``sparse`` 1,000,000 fixed-point LIF neurons with 100 recurrent
-Sparse synapses each (only once ``lava_lite.proc_lib`` has ``Sparse``); ``ipc`` the bare
-pyzmq floor between two processes. Results go to ``benchmarks/results/latest.json`` (or
-``--json PATH``).
+Sparse synapses each (only once ``lava_lite.proc_lib`` has ``Sparse``); ``chip`` the recurrent
+reference network (10-12-6 neurons, and 50 times larger) on the fixed-point CPU models and on
+the emulated chip (``RunConfig(target="chip")``), with a check that both end in the same state;
+``ipc`` the bare pyzmq floor between two processes. Results go to
+``benchmarks/results/latest.json`` (or ``--json PATH``).
 """
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ import ipc_floor  # noqa: E402
 import lava_bridge  # noqa: E402
 import workloads  # noqa: E402
 
-SECTIONS = ("pipeline", "chain", "monitor", "getset", "compile", "sparse", "ipc")
+SECTIONS = ("pipeline", "chain", "monitor", "getset", "compile", "sparse", "chip", "ipc")
 
 # Steps per repetition, repetitions, and the sizes to run, per mode.
 MODES = {
@@ -73,6 +75,8 @@ MODES = {
         "compile": (4, 5),  # (stages -> 2 + 2 K Processes, reps)
         "compile_configs": ("default", "per_process"),
         "sparse": (1_000_000, 100, 10, 3),  # (neurons, synapses per neuron, steps, reps)
+        "chip": [(1, 2000, 5), (50, 300, 3)],  # (scale of the reference network, steps, reps)
+        "chip_configs": ("workers=0", "workers=1"),
         "lava_timeout": 900,
         "settle_s": 0.25,
     },
@@ -87,6 +91,8 @@ MODES = {
         "compile": (4, 2),
         "compile_configs": ("default", "per_process"),
         "sparse": (100_000, 100, 5, 2),
+        "chip": [(1, 500, 3), (50, 100, 2)],
+        "chip_configs": ("workers=1",),
         "lava_timeout": 300,
         "settle_s": 0.1,
     },
@@ -523,6 +529,54 @@ class Suite:
                       row.get("check", "-")]])
         self.results["sparse"] = [row]
 
+    # the reference network on the fixed-point CPU and on the emulated chip -------------------
+    def chip_section(self) -> None:
+        from lava_lite import RunConfig
+
+        rows, table = [], []
+        for scale, steps, reps in self.settings["chip"]:
+            data = workloads.reference_data(scale)
+            sizes = (f"{data['spikes_in'].shape[0]}-{data['a_bias_mant'].size}-"
+                     f"{data['b_bias_mant'].size}")
+            label = f"reference x{scale} ({sizes})"
+            for config in self.settings["chip_configs"]:
+                workers = CONFIG_WORKERS[config]
+                cpu_cfg = RunConfig(select_tag="fixed_pt", workers=workers)
+                chip_cfg = RunConfig(target="chip", workers=workers)
+                row = {"section": "chip", "workload": label, "scale": scale, "config": config,
+                       "steps": steps, "reps": reps}
+                cpu, chip = workloads.ReferenceNet(data), workloads.ReferenceNet(data)
+                try:
+                    timed = interleaved({"cpu": lambda k: cpu.run(k, cpu_cfg),
+                                         "chip": lambda k: chip.run(k, chip_cfg)}, steps, reps)
+                    same = all(np.array_equal(x, y) for x, y in zip(cpu.state(), chip.state()))
+                    row.update(cpu_steps_per_s=timed["cpu"]["steps_per_s"],
+                               chip_steps_per_s=timed["chip"]["steps_per_s"],
+                               cpu_times=timed["cpu"]["times"],
+                               chip_times=timed["chip"]["times"],
+                               chip_first_run_s=timed["chip"]["first_run_s"],
+                               x_cpu=timed["chip"]["steps_per_s"] / timed["cpu"]["steps_per_s"],
+                               check="ok" if same else "DIFFERS")
+                except Exception:
+                    row.update(error=traceback.format_exc(), check="error")
+                    print(f"   chip {label} {config}: {traceback.format_exc()}",
+                          file=sys.stderr)
+                finally:
+                    cpu.stop()
+                    chip.stop()
+                rows.append(row)
+                table.append([label, config, str(steps), fmt_rate(row.get("cpu_steps_per_s")),
+                              fmt_rate(row.get("chip_steps_per_s")), fmt_ratio(row.get("x_cpu")),
+                              fmt_ms(None if "chip_first_run_s" not in row
+                                     else row["chip_first_run_s"] * 1e3), row["check"]])
+                print(f"   {label:28s} {config:10s} cpu {fmt_rate(row.get('cpu_steps_per_s'))} "
+                      f"chip {fmt_rate(row.get('chip_steps_per_s'))} steps/s", flush=True)
+        print_table("reference network, fixed point: CPU models vs the emulated chip (steps/s; "
+                    "x cpu = chip / CPU; first run = compile + chip start + 1 step)",
+                    ["workload", "config", "steps", "fixed CPU", "chip", "x cpu",
+                     "first run ms", "check"], table)
+        self.results["chip"] = rows
+
     # IPC floor ----------------------------------------------------------------------------------
     def ipc_section(self) -> None:
         floor = ipc_floor.measure(quick=self.mode == "quick")
@@ -549,6 +603,8 @@ class Suite:
                 self.compile_section()
             elif section == "sparse":
                 self.sparse_section()
+            elif section == "chip":
+                self.chip_section()
             elif section == "ipc":
                 self.ipc_section()
             print(f"   ({section}: {time.perf_counter() - started:.1f} s)", flush=True)

@@ -15,6 +15,9 @@ step-for-step identical (the loop keeps each Dense's last input as its one-step 
 """
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 
 # Input spike probability and the LIF parameters of every stage (float units).
@@ -208,3 +211,80 @@ def build_sparse(data: dict):
     lif.s_out.connect(sparse.s_in)
     sparse.a_out.connect(lif.a_in)
     return lif, sparse
+
+
+# -- the reference network on the CPU and on the emulated chip (fixed point) -------------------
+REFERENCE_TRACE = "lava010_fixed_pt_seed12.npz"
+
+
+def reference_dir() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.environ.get("LAVA_LITE_REFERENCE_DIR",
+                          os.path.join(here, "..", "..", "shared", "reference"))
+
+
+def reference_data(scale: int = 1, seed: int = 12) -> dict:
+    """The recurrent network of the reference traces: source -> Dense -> LIF a (+ recurrent
+    Dense) -> Dense -> LIF b, in Loihi integer units. ``scale`` 1: the arrays and parameters
+    of ``lava010_fixed_pt_seed12`` (10 inputs, 12 + 6 neurons) when ../shared/reference has
+    it; larger: ``scale`` times the neurons, random integer weights of the same kind."""
+    path = os.path.join(reference_dir(), REFERENCE_TRACE)
+    if scale == 1 and os.path.exists(path):
+        with np.load(path) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        meta = json.loads(str(arrays.pop("meta")))
+        return {"spikes_in": arrays["spikes_in"].astype(np.int32), "W1": arrays["W1"],
+                "W2": arrays["W2"], "R": arrays["R"],
+                **{k: arrays[k] for k in ("a_bias_mant", "a_bias_exp", "b_bias_mant",
+                                          "b_bias_exp")},
+                "lif_a": meta["lif_a"], "lif_b": meta["lif_b"], "dense1": meta["dense1"],
+                "dense2": meta["dense2"], "dense_rec": meta["dense_rec"]}
+    rng = np.random.default_rng(seed)
+    n_in, n_a, n_b = 10 * scale, 12 * scale, 6 * scale
+    return {"spikes_in": (rng.random((n_in, SOURCE_PERIOD)) < 0.3).astype(np.int32),
+            "W1": rng.integers(-40, 120, (n_a, n_in)) // max(1, scale // 4),
+            "W2": rng.integers(-30, 90, (n_b, n_a)) // max(1, scale // 4),
+            "R": rng.integers(-60, 60, (n_a, n_a)) // max(1, scale // 4),
+            "a_bias_mant": rng.integers(0, 50, n_a), "a_bias_exp": np.full(n_a, 3),
+            "b_bias_mant": rng.integers(0, 50, n_b), "b_bias_exp": np.full(n_b, 3),
+            "lif_a": {"du": 3777, "dv": 2862, "vth": 110},
+            "lif_b": {"du": 3821, "dv": 850, "vth": 220},
+            "dense1": {"weight_exp": 1, "num_weight_bits": 6},
+            "dense2": {"weight_exp": -1, "num_weight_bits": 6},
+            "dense_rec": {"weight_exp": 0, "num_weight_bits": 6}}
+
+
+class ReferenceNet:
+    """The reference network through the public API; ``state()``: u and v of LIF b."""
+
+    def __init__(self, data: dict):
+        from lava_lite.proc_lib import LIF, Dense, SourceRingBuffer
+
+        def lif(key):
+            p = data[f"lif_{key}"]
+            return LIF(shape=(data[f"{key}_bias_mant"].size,), du=p["du"], dv=p["dv"],
+                       vth=p["vth"], bias_mant=data[f"{key}_bias_mant"],
+                       bias_exp=data[f"{key}_bias_exp"], name=f"lif_{key}")
+
+        self.source = SourceRingBuffer(data=data["spikes_in"], name="source")
+        self.a, self.b = lif("a"), lif("b")
+        d1 = Dense(weights=data["W1"], name="dense1", **data["dense1"])
+        d2 = Dense(weights=data["W2"], name="dense2", **data["dense2"])
+        rec = Dense(weights=data["R"], name="dense_rec", **data["dense_rec"])
+        self.source.s_out.connect(d1.s_in)
+        d1.a_out.connect(self.a.a_in)
+        self.a.s_out.connect(rec.s_in)
+        rec.a_out.connect(self.a.a_in)
+        self.a.s_out.connect(d2.s_in)
+        d2.a_out.connect(self.b.a_in)
+
+    def run(self, steps: int, run_cfg) -> None:
+        from lava_lite import RunSteps
+
+        self.source.run(condition=RunSteps(num_steps=steps), run_cfg=run_cfg)
+
+    def state(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.b.u.get(), self.b.v.get()
+
+    def stop(self) -> None:
+        self.source.stop()

@@ -1,10 +1,11 @@
-"""How Dense runs: float CPU model and bit-accurate fixed-point (Loihi) model."""
+"""How Dense runs: float CPU model, bit-accurate fixed-point (Loihi) CPU model, chip model."""
 from __future__ import annotations
 
 import numpy as np
 
 from lava_lite import (CPU, CompileError, InPortType, LoihiProcessModel, LoihiProtocol,
-                       OutPortType, VarType, implements, requires, tag)
+                       NeuroCore, OutPortType, VarType, implements, requires, tag)
+from lava_lite.model import DeviceProcessModel
 from lava_lite import fixed_point as fxp
 from lava_lite.proc_lib.dense.process import Dense
 
@@ -111,3 +112,35 @@ class PyDenseFixed(LoihiProcessModel):
             lambda w: fxp.quantize_weights(w, params["num_weight_bits"]).astype(np.int64))
         self.a_out.send(fxp.dense_step(weights_q, self.s_in.recv(), params["weight_exp"],
                                        graded=params["num_message_bits"] > 0))
+
+
+def validate_chip_synapse(process_name: str, kind: str, model: str, params: dict) -> None:
+    """What the chip's synapses cannot carry: graded payloads wider than
+    NeuroCore.max_message_bits."""
+    bits = params.get("num_message_bits", 0)
+    if bits > NeuroCore.max_message_bits:
+        raise CompileError(f"Process '{process_name}' ({kind}, chip model {model}): "
+                           f"num_message_bits = {bits} is out of range for the chip: its "
+                           f"graded spikes carry at most {NeuroCore.max_message_bits} bits "
+                           f"(NeuroCore.max_message_bits); run it on the CPU")
+
+
+@implements(proc=Dense, protocol=LoihiProtocol)
+@requires(NeuroCore)
+@tag("fixed_pt", "bit_accurate_loihi")
+class ChipDense(DeviceProcessModel):
+    """Dense on the (emulated) neuromorphic chip: a synapse table of 8-bit mantissas quantized
+    exactly as PyDenseFixed does (``weight_exp``, ``num_weight_bits``), stored on the cores of
+    the neurons it feeds (``RunConfig(target="chip")``; see ``lava_lite.runtimes.chip``).
+    Same types and checks as PyDenseFixed, and graded input of at most 24 bits."""
+
+    chip_role = "dense"
+    s_in = PyDenseFixed.s_in
+    a_out = PyDenseFixed.a_out
+    weights = PyDenseFixed.weights
+
+    @classmethod
+    def validate(cls, process_name: str, params: dict, var_inits: dict) -> None:
+        validate_fixed_synapse(process_name, "Dense", cls.__name__, params,
+                               var_inits["weights"])
+        validate_chip_synapse(process_name, "Dense", cls.__name__, params)

@@ -1,10 +1,11 @@
-"""How LIF runs: float CPU model and bit-accurate fixed-point (Loihi) model."""
+"""How LIF runs: float CPU model, bit-accurate fixed-point (Loihi) CPU model, chip model."""
 from __future__ import annotations
 
 import numpy as np
 
 from lava_lite import (CPU, CompileError, InPortType, LoihiProcessModel, LoihiProtocol,
-                       OutPortType, VarType, implements, requires, tag)
+                       NeuroCore, OutPortType, VarType, implements, requires, tag)
+from lava_lite.model import DeviceProcessModel
 from lava_lite import fixed_point as fxp
 from lava_lite.proc_lib.lif.process import LIF
 
@@ -97,3 +98,25 @@ class PyLifFixed(LoihiProcessModel):
         self.u[...] = u
         self.v[...] = v
         self.s_out.send(spikes)
+
+
+@implements(proc=LIF, protocol=LoihiProtocol)
+@requires(NeuroCore)
+@tag("fixed_pt", "bit_accurate_loihi")
+class ChipLif(DeviceProcessModel):
+    """LIF on the (emulated) neuromorphic chip: one compartment per neuron, split over as many
+    neurocores as the population needs; the arithmetic of PyLifFixed, bit for bit
+    (``RunConfig(target="chip")``; see ``lava_lite.runtimes.chip``). Same types and the same
+    parameter checks as PyLifFixed; ``strict_overflow`` is honoured by the chip."""
+
+    chip_role = "lif"
+    a_in = PyLifFixed.a_in
+    s_out = PyLifFixed.s_out
+    u = PyLifFixed.u
+    v = PyLifFixed.v
+    du = PyLifFixed.du
+    dv = PyLifFixed.dv
+    vth = PyLifFixed.vth
+    bias_mant = PyLifFixed.bias_mant
+    bias_exp = PyLifFixed.bias_exp
+    validate = classmethod(PyLifFixed.validate.__func__)

@@ -1,12 +1,15 @@
-"""How Sparse runs: float and bit-accurate fixed-point (Loihi) CPU models on scipy CSR."""
+"""How Sparse runs: float and bit-accurate fixed-point (Loihi) CPU models on scipy CSR, and
+on the chip."""
 from __future__ import annotations
 
 import numpy as np
 
 from lava_lite import (CPU, CompileError, InPortType, LoihiProcessModel, LoihiProtocol,
-                       OutPortType, VarType, implements, requires, tag)
+                       NeuroCore, OutPortType, VarType, implements, requires, tag)
+from lava_lite.model import DeviceProcessModel
 from lava_lite import fixed_point as fxp
-from lava_lite.proc_lib.dense.models import _QuantizedWeights, validate_fixed_synapse
+from lava_lite.proc_lib.dense.models import (_QuantizedWeights, validate_chip_synapse,
+                                             validate_fixed_synapse)
 from lava_lite.proc_lib.sparse.process import Sparse
 
 
@@ -125,3 +128,27 @@ class PySparseFixed(_PySparseBase):
         params = self.proc_params
         self.a_out.send(fxp.sparse_step(self._csr(), self.s_in.recv(), params["weight_exp"],
                                         graded=params["num_message_bits"] > 0))
+
+
+@implements(proc=Sparse, protocol=LoihiProtocol)
+@requires(NeuroCore)
+@tag("fixed_pt", "bit_accurate_loihi")
+class ChipSparse(DeviceProcessModel):
+    """Sparse on the (emulated) neuromorphic chip: a synapse table holding only the stored
+    weights (each counts against its core's synapses), quantized as PySparseFixed does
+    (``RunConfig(target="chip")``; see ``lava_lite.runtimes.chip``). Its structure (indices,
+    indptr) is fixed once the run starts; weights may be set."""
+
+    chip_role = "sparse"
+    s_in = PySparseFixed.s_in
+    a_out = PySparseFixed.a_out
+    weights = PySparseFixed.weights
+    indices = PySparseFixed.indices
+    indptr = PySparseFixed.indptr
+
+    @classmethod
+    def validate(cls, process_name: str, params: dict, var_inits: dict) -> None:
+        _PySparseBase.validate.__func__(cls, process_name, params, var_inits)
+        validate_fixed_synapse(process_name, "Sparse", cls.__name__, params,
+                               var_inits["weights"])
+        validate_chip_synapse(process_name, "Sparse", cls.__name__, params)

@@ -158,7 +158,7 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
             fan_in[lif][positions] += row_cost[group][sources]
 
     # Cores, in order: every LIF, then the host-read rows of synapse groups.
-    spec = {"compartments": [], "synapses": [], "blocks": [], "routes": [],
+    parts = {"compartments": [], "synapses": [], "blocks": [], "routes": [],
             "host_inputs": [], "host_outputs": [], "readouts": []}
     arrays: dict[str, np.ndarray] = {}
     mapping = Mapping(config=None, roles=roles)
@@ -174,7 +174,7 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
         slices[pid] = [(core, int(bounds[k]), int(bounds[k + 1]))
                        for k, core in enumerate(cores)]
         start[pid] = position
-        spec["compartments"].append(CompartmentGroup(
+        parts["compartments"].append(CompartmentGroup(
             name=name[pid], start=position, size=size[pid],
             cores=[(core, count) for core, count in zip(cores, counts)],
             strict=bool(by_id[pid].params.get("strict_overflow", False))))
@@ -185,12 +185,12 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
         position += size[pid]
 
     host_read = set()
-    for spec_ in members:
-        for port in spec_.ports:
-            if port.direction == "out" and (_external(spec_.id, port.name, channels, by_id)
+    for spec in members:
+        for port in spec.ports:
+            if port.direction == "out" and (_external(spec.id, port.name, channels, by_id)
                                             or any(p.target == port.name
-                                                   for p in spec_.probes)):
-                host_read.add((spec_.id, port.name))
+                                                   for p in spec.probes)):
+                host_read.add((spec.id, port.name))
 
     for pid in members_of(roles, *SYNAPSES):
         values, params = _vars(by_id[pid]), by_id[pid].params
@@ -203,17 +203,17 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
             arrays[f"{name[pid]}:weights"] = _quantized(by_id[pid], values["weights"])
             arrays[f"{name[pid]}:indices"] = np.asarray(values["indices"], np.int32)
             arrays[f"{name[pid]}:indptr"] = np.asarray(values["indptr"], np.int64)
-        spec["synapses"].append(SynapseGroup(
+        parts["synapses"].append(SynapseGroup(
             name=name[pid], n_out=n_out, n_in=n_in, sparse=roles[pid] == SPARSE,
             weight_exp=params["weight_exp"], message_bits=params["num_message_bits"]))
         mapping.cores[name[pid]] = []
 
     def block(core, group, rows, target_ids, to_host):
-        k = len(spec["blocks"])
+        k = len(parts["blocks"])
         arrays[f"block{k}:rows"] = np.asarray(rows, np.int64)
         if target_ids is not None:
             arrays[f"block{k}:targets"] = np.asarray(target_ids, np.int64)
-        spec["blocks"].append(SynapseBlock(
+        parts["blocks"].append(SynapseBlock(
             core=core, group=name[group], rows=f"block{k}:rows",
             targets=None if target_ids is None else f"block{k}:targets", to_host=to_host))
         if core not in mapping.cores[name[group]]:
@@ -250,36 +250,36 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
 
     for lif, group, c in routes:
         where = f"Process '{name[group]}' (input from '{name[lif]}')"
-        positions, sources = _gather(c, size[lif], _n_in(spec, name[group]), where)
-        k = len(spec["routes"])
+        positions, sources = _gather(c, size[lif], _n_in(parts, name[group]), where)
+        k = len(parts["routes"])
         if positions is not None:
             arrays[f"route{k}:sources"] = sources
             arrays[f"route{k}:axons"] = positions
-        spec["routes"].append(Route(
+        parts["routes"].append(Route(
             source=start[lif], size=size[lif], group=name[group],
             sources=None if positions is None else f"route{k}:sources",
             axons=None if positions is None else f"route{k}:axons"))
 
-    for spec_ in members:
-        role = roles[spec_.id]
+    for spec in members:
+        role = roles[spec.id]
         in_port, out_port = PORTS[role]
-        external = [c.id for c in channels if c.dst == spec_.id and c.dst_port == in_port
+        external = [c.id for c in channels if c.dst == spec.id and c.dst_port == in_port
                     and c.src not in by_id]
         if external:
-            spec["host_inputs"].append(HostInput(group=spec_.name,
+            parts["host_inputs"].append(HostInput(group=spec.name,
                                                  kind="current" if role == LIF else "axons"))
-            mapping.inputs.append((spec_.id, in_port, external))
-        if (spec_.id, out_port) in host_read:
-            spec["host_outputs"].append(HostOutput(
-                group=spec_.name, kind="spikes" if role == LIF else "activation"))
-            mapping.outputs.append((spec_.id, out_port))
+            mapping.inputs.append((spec.id, in_port, external))
+        if (spec.id, out_port) in host_read:
+            parts["host_outputs"].append(HostOutput(
+                group=spec.name, kind="spikes" if role == LIF else "activation"))
+            mapping.outputs.append((spec.id, out_port))
         if role == LIF:
-            for probe in spec_.probes:
+            for probe in spec.probes:
                 if probe.kind == "var" and probe.target in COMPARTMENT_VARS:
-                    spec["readouts"].append(Readout(group=spec_.name, var=probe.target))
-                    mapping.readouts.append((spec_.id, probe.target))
+                    parts["readouts"].append(Readout(group=spec.name, var=probe.target))
+                    mapping.readouts.append((spec.id, probe.target))
 
-    mapping.config = ChipConfig(ChipConfigSpec(**spec), arrays)
+    mapping.config = ChipConfig(ChipConfigSpec(**parts), arrays)
     check_config(mapping.config, limits)
     return mapping
 
@@ -288,8 +288,8 @@ def members_of(roles: dict[int, str], *wanted: str) -> list[int]:
     return [pid for pid in sorted(roles) if roles[pid] in wanted]
 
 
-def _n_in(spec: dict, group: str) -> int:
-    return next(g.n_in for g in spec["synapses"] if g.name == group)
+def _n_in(parts: dict, group: str) -> int:
+    return next(g.n_in for g in parts["synapses"] if g.name == group)
 
 
 def _external(pid: int, port: str, channels, members: dict) -> bool:

@@ -44,6 +44,7 @@ class ChipRequestError(ChipError):
 def _reap(popen: subprocess.Popen, directory: str) -> None:
     """End an emulator we started and remove its directory (also run at interpreter exit)."""
     if popen.poll() is None:
+        popen.terminate()
         try:
             popen.wait(STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
@@ -55,7 +56,9 @@ def _reap(popen: subprocess.Popen, directory: str) -> None:
 class EmulatorProcess:
     """An emulated chip in a child OS process (``python -m lava_lite.runtimes.chip.emulator``)
     listening on an ipc:// socket in a fresh directory only this user can enter. It exits
-    when asked, when this process exits (PR_SET_PDEATHSIG) and when it sees its parent gone."""
+    when asked, when this process exits (PR_SET_PDEATHSIG) and when it sees its parent gone.
+    (Linux delivers the death signal when the *thread* that started the emulator ends: the
+    runtimes start it from the thread that starts the run, normally the main thread.)"""
 
     def __init__(self, limits: ChipLimits):
         self.directory = tempfile.mkdtemp(prefix="lava_lite-chip-")  # mode 0700
@@ -90,8 +93,13 @@ class EmulatorProcess:
             return f"killed by signal {signal.Signals(-code).name}"
         return f"exit code {code}"
 
-    def stop(self) -> None:
-        """Wait briefly for the emulator to exit (after a shutdown request), then kill it."""
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Give the emulator ``grace`` seconds to exit (after a shutdown request), then
+        terminate it (kill it if it does not exit) and remove its directory."""
+        try:
+            self.popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
         self._finalizer()
 
 
@@ -147,24 +155,27 @@ class ZmqChipDriver(ChipDriver):
             return
         self._closed = True
         got_lock = self._lock.acquire(timeout=STOP_GRACE_SECONDS)
+        shutdown_sent = False
         try:
-            if self.socket is not None and (self.emulator is None or
-                                            self.emulator.exit_description() is None):
+            if got_lock and self.socket is not None and (
+                    self.emulator is None or self.emulator.exit_description() is None):
                 op = "shutdown" if self.emulator is not None else "unload"
                 if self.emulator is not None or self._loaded:
                     try:
                         self._exchange(op, None, None, timeout=1.0)
+                        shutdown_sent = True
                     except (ChipError, WireError, zmq.ZMQError):
-                        pass  # gone already, or stuck: the emulator is killed below
-            if self.socket is not None:
-                self.socket.close(linger=0)
-            if self.context is not None:
-                self.context.term()
+                        pass  # gone already, or stuck: the emulator is ended below
+            if got_lock:  # (else another thread is still in a request: leave its socket be)
+                if self.socket is not None:
+                    self.socket.close(linger=0)
+                if self.context is not None:
+                    self.context.term()
         finally:
             if got_lock:
                 self._lock.release()
             if self.emulator is not None:
-                self.emulator.stop()
+                self.emulator.stop(STOP_GRACE_SECONDS if shutdown_sent else 0)
 
     # -- configuration and steps -----------------------------------------------------------
     def load(self, config: ChipConfig) -> None:
@@ -215,7 +226,7 @@ class ZmqChipDriver(ChipDriver):
         while True:
             if self.socket.poll(POLL_MS):
                 try:
-                    message = protocol.decode(self.socket.recv_multipart(copy=False),
+                    message = protocol.decode(self.socket.recv_multipart(),
                                               protocol.REPLIES)
                 except WireError as exc:
                     raise ChipConfigError(f"malformed answer from the chip: {exc}") from None
