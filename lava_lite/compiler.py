@@ -468,14 +468,14 @@ def _schedule(ids: list[int], channels: list[ChannelPlan], names: dict[int, str]
     return _contract(order, channels, names, groups) if groups else order
 
 
-def _topological(ids: list[int], channels: list[ChannelPlan], names: dict[int, str]) -> list[int]:
-    successors: dict[int, set[int]] = {i: set() for i in ids}
-    indegree = dict.fromkeys(ids, 0)
-    for c in channels:
-        if not c.delayed and c.dst not in successors[c.src]:
-            successors[c.src].add(c.dst)
-            indegree[c.dst] += 1
-    ready = [i for i in ids if indegree[i] == 0]
+def _kahn(successors: dict[int, set[int]]) -> tuple[list[int], dict[int, int]]:
+    """Topological order of ``successors``' nodes, smallest ready node first, and the
+    in-degrees left over (non-zero exactly on nodes stuck in or behind a loop)."""
+    indegree = dict.fromkeys(successors, 0)
+    for targets in successors.values():
+        for node in targets:
+            indegree[node] += 1
+    ready = [node for node, degree in indegree.items() if degree == 0]
     heapq.heapify(ready)
     order = []
     while ready:
@@ -485,6 +485,15 @@ def _topological(ids: list[int], channels: list[ChannelPlan], names: dict[int, s
             indegree[nxt] -= 1
             if indegree[nxt] == 0:
                 heapq.heappush(ready, nxt)
+    return order, indegree
+
+
+def _topological(ids: list[int], channels: list[ChannelPlan], names: dict[int, str]) -> list[int]:
+    successors: dict[int, set[int]] = {i: set() for i in ids}
+    for c in channels:
+        if not c.delayed:
+            successors[c.src].add(c.dst)
+    order, indegree = _kahn(successors)
     if len(order) < len(ids):
         stuck = sorted(names[i] for i in ids if indegree[i] > 0)
         raise CompileError(
@@ -508,17 +517,7 @@ def _contract(order: list[int], channels: list[ChannelPlan], names: dict[int, st
         if not c.delayed and a != b:  # (a == b: inside a device, the device's business)
             successors[a].add(b)
             predecessors[b].add(a)
-    indegree = {n: len(predecessors[n]) for n in successors}
-    ready = [n for n, d in indegree.items() if d == 0]
-    heapq.heapify(ready)
-    nodes = []
-    while ready:
-        n = heapq.heappop(ready)
-        nodes.append(n)
-        for nxt in successors[n]:
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                heapq.heappush(ready, nxt)
+    nodes, indegree = _kahn(successors)
     if len(nodes) < len(successors):
         raise _reentry_error(next(rep for rep in first.values() if indegree[rep] > 0),
                              node, successors, predecessors, channels, names, groups)

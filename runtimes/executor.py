@@ -262,8 +262,16 @@ class Executor:
         self.plan = plan
         # progress[pid]: last step whose spike phase Process pid finished (read by RunWatch)
         self.progress = np.zeros(len(plan.processes), np.int64) if progress is None else progress
+        self.partitions: list = []
+        try:
+            self._build(plan, hosted_ids, transport)
+        except BaseException:
+            self.close()  # a device already started must not outlive a failed build
+            raise
+
+    def _build(self, plan: Plan, hosted_ids: list[int], transport) -> None:
         ids = set(hosted_ids)
-        self.hosted, self.partitions, self.by_id = [], [], {}
+        self.hosted, self.by_id = [], {}
         groups: dict[type, list] = {}  # partition class -> specs of its member Processes
         for pid in (pid for pid in plan.schedule if pid in ids):
             spec = plan.process(pid)
