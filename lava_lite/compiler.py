@@ -555,21 +555,45 @@ def _reentry_error(rep: int, node: dict, successors: dict, predecessors: dict,
         f"{device}, or run {via} on the same side")
 
 
-def _chunks(order: list[int], costs: dict[int, float], workers: int) -> dict[int, int]:
-    """Contiguous, cost-balanced chunks of the schedule, one per worker."""
+# How far (in shares of a worker's fair load) a cut may move to land on a delayed edge.
+CUT_SLACK = 0.25
+
+
+def _chunks(order: list[int], costs: dict[int, float], workers: int,
+            clean: set[int] = frozenset()) -> dict[int, int]:
+    """Contiguous, cost-balanced chunks of the schedule, one per worker.
+
+    A cut at position b (between order[b-1] and order[b]) is *clean* when only delayed
+    channels cross it: the workers on either side then run the same step in parallel
+    instead of one waiting for the other. Each cut moves to the nearest clean position
+    if that keeps the loads within CUT_SLACK of balanced.
+    """
     total = sum(costs[p] for p in order)
-    placement, worker, done = {}, 0, 0.0
+    prefix = [0.0]
+    for pid in order:
+        prefix.append(prefix[-1] + costs[pid])
+    cuts, previous = [], 0
+    for worker in range(1, workers):
+        ideal = next(b for b in range(previous + 1, len(order) - (workers - worker) + 1)
+                     if prefix[b] >= total * worker / workers
+                     or b == len(order) - (workers - worker))
+        allowed = range(previous + 1, len(order) - (workers - worker) + 1)
+        near = [b for b in allowed if b in clean
+                and abs(prefix[b] - prefix[ideal]) <= CUT_SLACK * total / workers]
+        cut = min(near, key=lambda b: (abs(prefix[b] - prefix[ideal]), b)) if near else ideal
+        cuts.append(cut)
+        previous = cut
+    placement, worker = {}, 0
     for k, pid in enumerate(order):
-        if worker < workers - 1 and (done >= total * (worker + 1) / workers
-                                     or len(order) - k <= workers - worker - 1):
+        while worker < len(cuts) and k >= cuts[worker]:
             worker += 1
         placement[pid] = worker
-        done += costs[pid]
     return placement
 
 
 def _place(order: list[int], costs: dict[int, float], workers,
-           groups: dict[int, str] | None = None) -> tuple[dict[int, int], int]:
+           groups: dict[int, str] | None = None,
+           channels: list[ChannelPlan] = ()) -> tuple[dict[int, int], int]:
     """Worker of each Process and the number of workers.
 
     ``None`` (automatic): as many workers as cores allow, but only while every worker gets
@@ -589,21 +613,27 @@ def _place(order: list[int], costs: dict[int, float], workers,
             unit_of_device[device] = len(units)
             units.append([pid])
     unit_costs = {k: sum(costs[pid] for pid in unit) for k, unit in enumerate(units)}
-    placement, count = _place_units(list(range(len(units))), unit_costs, workers)
+    unit_at = {pid: k for k, unit in enumerate(units) for pid in unit}
+    clean = set(range(1, len(units)))  # cuts that only delayed channels cross
+    for c in channels:
+        if not c.delayed:
+            low, high = sorted((unit_at[c.src], unit_at[c.dst]))
+            clean.difference_update(range(low + 1, high + 1))
+    placement, count = _place_units(list(range(len(units))), unit_costs, workers, clean)
     return {pid: placement[k] for k, unit in enumerate(units) for pid in unit}, count
 
 
-def _place_units(order: list[int], costs: dict[int, float], workers) -> tuple[dict[int, int],
-                                                                               int]:
+def _place_units(order: list[int], costs: dict[int, float], workers,
+                 clean: set[int]) -> tuple[dict[int, int], int]:
     if workers == 0:
         return dict.fromkeys(order, 0), 0
     if workers == PER_PROCESS:
         return {pid: k for k, pid in enumerate(order)}, len(order)
     if workers is not None:
         workers = min(workers, len(order))
-        return _chunks(order, costs, workers), workers
+        return _chunks(order, costs, workers, clean), workers
     for count in range(min(os.cpu_count() or 1, len(order)), 0, -1):
-        placement = _chunks(order, costs, count)
+        placement = _chunks(order, costs, count, clean)
         load = [0.0] * count
         for pid, worker in placement.items():
             load[worker] += costs[pid]
@@ -684,7 +714,7 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
     groups = {ids[p]: device for p in leaves if (device := model_device(chosen[p][0]))}
     order = _schedule(list(ids.values()), channel_plans, names, groups)
     costs = {ids[p]: 1.0 + sum(v.size for v in p.members_of(Var).values()) for p in leaves}
-    placement, num_workers = _place(order, costs, run_cfg.workers, groups)
+    placement, num_workers = _place(order, costs, run_cfg.workers, groups, channel_plans)
     placement, num_workers = _isolate_async(
         placement, num_workers, [ids[p] for p in leaves
                                  if issubclass(chosen[p][0], AsyncProcessModel)], names)

@@ -261,3 +261,33 @@ def test_integer_model_refuses_non_integer_and_out_of_range_values():
         with pytest.raises(CompileError, match=r"value 0\.7 is not an integer"):
             small.x.set([0.7, 1])
         assert np.array_equal(small.x.get(), [1, 1])  # the refused set changed nothing
+
+
+def test_placement_cuts_at_delayed_connections_when_balance_allows():
+    # source -> lif1 -> dense -> lif2 -> sink: only dense's output is delayed. Costs make the
+    # balanced cut fall before dense; the clean cut (after dense) is within the slack.
+    src = SourceRingBuffer(data=np.zeros((50, 2)), name="src")
+    lif1 = LIF(shape=(50,), name="lif1")
+    dense = Dense(weights=np.zeros((50, 50)), name="dense")
+    lif2 = LIF(shape=(50,), name="lif2")
+    sink = SinkRingBuffer(shape=(50,), buffer=2, name="sink")
+    src.s_out.connect(lif1.a_in)
+    lif1.s_out.connect(dense.s_in)
+    dense.a_out.connect(lif2.a_in)
+    lif2.s_out.connect(sink.a_in)
+    plan = compile_graph(src, RunConfig(workers=2)).plan
+    worker = {p.name: p.worker for p in plan.processes}
+    assert worker["dense"] == 0 and worker["lif2"] == 1
+    crossing = [c for c in plan.channels
+                if plan.processes[c.src].worker != plan.processes[c.dst].worker]
+    assert crossing and all(c.delayed for c in crossing)
+
+
+def test_a_cut_moves_to_a_clean_position_only_within_the_slack():
+    from lava_lite.compiler import _chunks
+
+    order, costs = [0, 1, 2, 3], {0: 10, 1: 10, 2: 3, 3: 17}
+    assert _chunks(order, costs, 2) == {0: 0, 1: 0, 2: 1, 3: 1}  # balanced cut at 2
+    assert _chunks(order, costs, 2, clean={3}) == {0: 0, 1: 0, 2: 0, 3: 1}  # 23 vs 20: near
+    far = {0: 10, 1: 10, 2: 15, 3: 5}  # the clean cut at 3 would give 35 vs 5: too far
+    assert _chunks(order, far, 2, clean={3}) == {0: 0, 1: 0, 2: 1, 3: 1}
