@@ -29,8 +29,9 @@ from lava_lite.value_checks import check_value
 from lava_lite.var import Var
 from lava_lite.virtual_ports import VirtualPort, simplify, transform_shape
 
-# Below this much work (neurons + synapses) per worker, an extra worker costs more in IPC
-# than it saves in compute (measured: ~70 us/step of IPC vs ~2-14 us/step of small-network math).
+# Below this much work per step (element operations, see ProcessModel.step_cost) per worker,
+# an extra worker costs more in IPC than it saves (measured: ~70 us/step of IPC vs ~2-14
+# us/step of small-network math).
 WORK_PER_EXTRA_WORKER = 200_000
 
 
@@ -560,13 +561,14 @@ CUT_SLACK = 0.25
 
 
 def _chunks(order: list[int], costs: dict[int, float], workers: int,
-            clean: set[int] = frozenset()) -> dict[int, int]:
+            clean: set[int] = frozenset(), strict: bool = False) -> dict[int, int] | None:
     """Contiguous, cost-balanced chunks of the schedule, one per worker.
 
     A cut at position b (between order[b-1] and order[b]) is *clean* when only delayed
     channels cross it: the workers on either side then run the same step in parallel
     instead of one waiting for the other. Each cut moves to the nearest clean position
-    if that keeps the loads within CUT_SLACK of balanced.
+    if that keeps the loads within CUT_SLACK of balanced; ``strict``: to the nearest clean
+    position however far, and None if there is none.
     """
     total = sum(costs[p] for p in order)
     prefix = [0.0]
@@ -578,8 +580,10 @@ def _chunks(order: list[int], costs: dict[int, float], workers: int,
                      if prefix[b] >= total * worker / workers
                      or b == len(order) - (workers - worker))
         allowed = range(previous + 1, len(order) - (workers - worker) + 1)
-        near = [b for b in allowed if b in clean
-                and abs(prefix[b] - prefix[ideal]) <= CUT_SLACK * total / workers]
+        near = [b for b in allowed if b in clean and (
+            strict or abs(prefix[b] - prefix[ideal]) <= CUT_SLACK * total / workers)]
+        if strict and not near:
+            return None
         cut = min(near, key=lambda b: (abs(prefix[b] - prefix[ideal]), b)) if near else ideal
         cuts.append(cut)
         previous = cut
@@ -615,16 +619,24 @@ def _place(order: list[int], costs: dict[int, float], workers,
     unit_costs = {k: sum(costs[pid] for pid in unit) for k, unit in enumerate(units)}
     unit_at = {pid: k for k, unit in enumerate(units) for pid in unit}
     clean = set(range(1, len(units)))  # cuts that only delayed channels cross
+    useful = set(clean)  # ... and that no feedback crosses, so both sides can work at once
     for c in channels:
+        src, dst = unit_at[c.src], unit_at[c.dst]
+        low, high = sorted((src, dst))
         if not c.delayed:
-            low, high = sorted((unit_at[c.src], unit_at[c.dst]))
             clean.difference_update(range(low + 1, high + 1))
-    placement, count = _place_units(list(range(len(units))), unit_costs, workers, clean)
+        if not c.delayed or dst < src:
+            useful.difference_update(range(low + 1, high + 1))
+    placement, count = _place_units(list(range(len(units))), unit_costs, workers, clean,
+                                    useful)
     return {pid: placement[k] for k, unit in enumerate(units) for pid in unit}, count
 
 
-def _place_units(order: list[int], costs: dict[int, float], workers,
-                 clean: set[int]) -> tuple[dict[int, int], int]:
+def _place_units(order: list[int], costs: dict[int, float], workers, clean: set[int],
+                 useful: set[int]) -> tuple[dict[int, int], int]:
+    """Explicit counts prefer clean cuts; the automatic choice only makes cuts in
+    ``useful`` (clean, and crossed by no feedback: a loop split across workers makes them
+    take turns, not work in parallel)."""
     if workers == 0:
         return dict.fromkeys(order, 0), 0
     if workers == PER_PROCESS:
@@ -633,7 +645,9 @@ def _place_units(order: list[int], costs: dict[int, float], workers,
         workers = min(workers, len(order))
         return _chunks(order, costs, workers, clean), workers
     for count in range(min(os.cpu_count() or 1, len(order)), 0, -1):
-        placement = _chunks(order, costs, count, clean)
+        placement = _chunks(order, costs, count, useful, strict=True)
+        if placement is None:
+            continue
         load = [0.0] * count
         for pid, worker in placement.items():
             load[worker] += costs[pid]
@@ -713,7 +727,9 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
 
     groups = {ids[p]: device for p in leaves if (device := model_device(chosen[p][0]))}
     order = _schedule(list(ids.values()), channel_plans, names, groups)
-    costs = {ids[p]: 1.0 + sum(v.size for v in p.members_of(Var).values()) for p in leaves}
+    costs = {ids[p]: chosen[p][0].step_cost(
+        {n: v.size for n, v in p.members_of(Var).items()},
+        {n: port.size for n, port in p.members_of(AbstractPort).items()}) for p in leaves}
     placement, num_workers = _place(order, costs, run_cfg.workers, groups, channel_plans)
     placement, num_workers = _isolate_async(
         placement, num_workers, [ids[p] for p in leaves

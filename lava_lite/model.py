@@ -126,6 +126,12 @@ class ProcessModel:
         return found
 
     @classmethod
+    def step_cost(cls, var_sizes: dict[str, int], port_sizes: dict[str, int]) -> float:
+        """Rough work per step (element operations), which placement balances. Default: the
+        elements its ports move; synapse models add one per weight."""
+        return 1.0 + sum(port_sizes.values())
+
+    @classmethod
     def validate(cls, process_name: str, params: dict, var_inits: dict) -> None:
         """Refuse, with a CompileError naming the Process and parameter, what this model
         cannot run. Called by the compiler; the default accepts everything."""

@@ -291,3 +291,42 @@ def test_a_cut_moves_to_a_clean_position_only_within_the_slack():
     assert _chunks(order, costs, 2, clean={3}) == {0: 0, 1: 0, 2: 0, 3: 1}  # 23 vs 20: near
     far = {0: 10, 1: 10, 2: 15, 3: 5}  # the clean cut at 3 would give 35 vs 5: too far
     assert _chunks(order, far, 2, clean={3}) == {0: 0, 1: 0, 2: 1, 3: 1}
+
+
+def _heavy_chain(name, n=600):
+    src = SourceRingBuffer(data=np.zeros((n, 2)), name=f"{name}_src")
+    dense = Dense(weights=np.zeros((n, n)), name=f"{name}_dense")
+    lif = LIF(shape=(n,), name=f"{name}_lif")
+    src.s_out.connect(dense.s_in)
+    dense.a_out.connect(lif.a_in)
+    return src, dense, lif
+
+
+def test_automatic_placement_splits_only_where_both_sides_can_work_at_once(monkeypatch):
+    import lava_lite.compiler as compiler
+
+    monkeypatch.setattr(compiler.os, "cpu_count", lambda: 2)
+    # A heavy feed-forward pipeline: the cut goes at the Dense output, both sides busy.
+    src, dense, lif = _heavy_chain("ff")
+    second = Dense(weights=np.zeros((600, 600)), name="ff_dense2")
+    lif2 = LIF(shape=(600,), name="ff_lif2")
+    lif.s_out.connect(second.s_in)
+    second.a_out.connect(lif2.a_in)
+    plan = src.compile(RunConfig())
+    assert plan.num_workers == 2
+    crossing = [c for c in plan.channels
+                if plan.processes[c.src].worker != plan.processes[c.dst].worker]
+    assert crossing and all(c.delayed for c in crossing)
+    # The same work in a loop: splitting it would only make the workers take turns.
+    lif1, lif2 = LIF(shape=(600,), name="loop_lif1"), LIF(shape=(600,), name="loop_lif2")
+    forward = Dense(weights=np.zeros((600, 600)), name="loop_forward")
+    back = Dense(weights=np.zeros((600, 600)), name="loop_back")
+    lif1.s_out.connect(forward.s_in)
+    forward.a_out.connect(lif2.a_in)
+    lif2.s_out.connect(back.s_in)
+    back.a_out.connect(lif1.a_in)
+    assert lif1.compile(RunConfig()).num_workers == 1
+    assert lif1.compile(RunConfig(workers=2)).num_workers == 2  # asked for: done
+    # A small network stays in one worker.
+    small_src, _, _ = _heavy_chain("small", n=50)
+    assert small_src.compile(RunConfig()).num_workers == 1

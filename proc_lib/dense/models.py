@@ -10,10 +10,18 @@ from lava_lite import fixed_point as fxp
 from lava_lite.proc_lib.dense.process import Dense
 
 
+class WeightCost:
+    """Placement cost of a synapse model: one operation per stored weight per step."""
+
+    @classmethod
+    def step_cost(cls, var_sizes: dict[str, int], port_sizes: dict[str, int]) -> float:
+        return float(var_sizes["weights"] + sum(port_sizes.values()))
+
+
 @implements(proc=Dense, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyDenseFloat(LoihiProcessModel):
+class PyDenseFloat(WeightCost, LoihiProcessModel):
     s_in = InPortType(np.float64)
     a_out = OutPortType(np.float64, delayed=True)
     weights = VarType(np.float64)
@@ -82,7 +90,7 @@ class _QuantizedWeights:
 @implements(proc=Dense, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
-class PyDenseFixed(LoihiProcessModel):
+class PyDenseFixed(WeightCost, LoihiProcessModel):
     """Bit-accurate Loihi Dense (Lava ``PyDenseModelBitAcc``).
 
     Weights are quantized once (and again after each ``weights.set``): sign mode, clip to 8
@@ -128,7 +136,7 @@ def validate_chip_synapse(process_name: str, kind: str, model: str, params: dict
 @implements(proc=Dense, protocol=LoihiProtocol)
 @requires(NeuroCore)
 @tag("fixed_pt", "bit_accurate_loihi")
-class ChipDense(DeviceProcessModel):
+class ChipDense(WeightCost, DeviceProcessModel):
     """Dense on the (emulated) neuromorphic chip: a synapse table of 8-bit mantissas quantized
     exactly as PyDenseFixed does (``weight_exp``, ``num_weight_bits``), stored on the cores of
     the neurons it feeds (``RunConfig(target="chip")``; see ``lava_lite.runtimes.chip``).

@@ -8,7 +8,7 @@ from lava_lite import (CPU, CompileError, InPortType, LoihiProcessModel, LoihiPr
                        NeuroCore, OutPortType, VarType, implements, requires, tag)
 from lava_lite.model import DeviceProcessModel
 from lava_lite import fixed_point as fxp
-from lava_lite.proc_lib.dense.models import (_QuantizedWeights, validate_chip_synapse,
+from lava_lite.proc_lib.dense.models import (WeightCost, _QuantizedWeights, validate_chip_synapse,
                                              validate_fixed_synapse)
 from lava_lite.proc_lib.sparse.process import Sparse
 
@@ -39,7 +39,7 @@ def _scipy_sparse():
     return sparse
 
 
-class _PySparseBase(LoihiProcessModel):
+class _PySparseBase(WeightCost, LoihiProcessModel):
     """CSR matrix-vector product with the Dense semantics (binary: ``s != 0`` counts 1).
 
     The scipy matrix is rebuilt only when a Var is rebound (``set`` between runs)."""
@@ -133,7 +133,7 @@ class PySparseFixed(_PySparseBase):
 @implements(proc=Sparse, protocol=LoihiProtocol)
 @requires(NeuroCore)
 @tag("fixed_pt", "bit_accurate_loihi")
-class ChipSparse(DeviceProcessModel):
+class ChipSparse(WeightCost, DeviceProcessModel):
     """Sparse on the (emulated) neuromorphic chip: a synapse table holding only the stored
     weights (each counts against its core's synapses), quantized as PySparseFixed does
     (``RunConfig(target="chip")``; see ``lava_lite.runtimes.chip``). Its structure (indices,
