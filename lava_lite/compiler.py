@@ -44,25 +44,6 @@ class Compiled:
     graph: list[Process]
 
 
-def collect_graph(start: Process) -> list[Process]:
-    """Every Process connected to ``start`` through ports or probes, in creation order
-    (without building hierarchical Processes; the compiler uses ``_expand_graph``)."""
-    seen = {start}
-    frontier = [start]
-    while frontier:
-        process = frontier.pop()
-        neighbours = list(process._observers)
-        if isinstance(process, ProbingProcess):
-            neighbours += [member.process for member, _ in process._probe_requests]
-        for port in (*process.members_of(AbstractPort).values(), *process._implicit_ports):
-            neighbours += _port_neighbours(port)
-        for other in neighbours:
-            if other not in seen:
-                seen.add(other)
-                frontier.append(other)
-    return sorted(seen, key=lambda p: p._creation_index)
-
-
 def select_model(process: Process, run_cfg: RunConfig) -> tuple[type[ProcessModel], str]:
     """The model for ``process`` and a sentence saying why it was chosen."""
     exceptions = run_cfg.exception_proc_model_map

@@ -10,14 +10,13 @@ from __future__ import annotations
 import atexit
 import ctypes
 import multiprocessing
-import os
 import signal
 import weakref
 
 import numpy as np
 import zmq
 
-from lava_lite.errors import ProcessModelError, RunStateError, WorkerDiedError
+from lava_lite.errors import ProcessModelError, WorkerDiedError
 from lava_lite.plan import Plan
 from lava_lite.runtime_registry import register_runtime
 from lava_lite.runtimes import wire

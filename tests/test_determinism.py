@@ -1,6 +1,5 @@
 """Same seed, same results, whatever the placement; another seed, other results."""
 import numpy as np
-import pytest
 
 from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, RunConfig, RunSteps,
                        implements, tag)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, RunConfig,
-                       RunSteps, RunTimeoutError, Var, VarType, implements)
+                       RunSteps, RunTimeoutError, implements)
 from lava_lite.proc_lib import SinkRingBuffer
 
 

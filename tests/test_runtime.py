@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from lava_lite import (InPort, InPortType, LoihiProcessModel, OutPort, OutPortType, Process,
-                       ProcessModelError, RunConfig, RunContinuous, RunStateError, RunSteps,
-                       Var, VarType, WorkerDiedError, implements, tag)
-from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
+from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, ProcessModelError,
+                       RunConfig, RunContinuous, RunStateError, RunSteps, Var, VarType,
+                       WorkerDiedError, implements, tag)
+from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer
 from lava_lite.runtimes.multiprocess import MultiprocessRuntime
 from reference_network import build, load_trace, recorded
 

@@ -70,27 +70,33 @@ def validate_fixed_synapse(process_name: str, kind: str, model: str, params: dic
                                f"them") from None
 
 
-class _QuantizedWeights:
-    """Quantized (clipped, truncated) int64 weights of a fixed-point synapse model,
-    recomputed only when the ``weights`` Var is rebound (the runtime's ``set`` does that)."""
+class FixedSynapse(WeightCost):
+    """What the fixed-point Dense and Sparse models share: int32 ports and weights, and the
+    weights quantized (sign mode, clip to 8 bits, keep ``num_weight_bits``) once, again only
+    when the ``weights`` Var is rebound (the runtime's ``set`` does that). The Var keeps the
+    values as given."""
 
-    def __init__(self):
-        self.source = None
-        self.value = None
+    s_in = InPortType(np.int32)
+    a_out = OutPortType(np.int32, delayed=True)
+    weights = VarType(np.int32)
+    _quantized_from: np.ndarray | None = None
+    _quantized: np.ndarray | None = None
 
-    def get(self, weights, params: dict, quantize):
-        if self.source is not weights:
+    def quantized(self, weights: np.ndarray) -> np.ndarray:
+        if self._quantized_from is not weights:
+            params = self.proc_params
             if not params.get("clip_weights", True):
                 fxp.check_weights_fit(weights)  # a set() between runs; raises ValueError
-            self.value = quantize(weights)
-            self.source = weights
-        return self.value
+            self._quantized = fxp.quantize_weights(
+                weights, params["num_weight_bits"]).astype(np.int64)
+            self._quantized_from = weights
+        return self._quantized
 
 
 @implements(proc=Dense, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
-class PyDenseFixed(WeightCost, LoihiProcessModel):
+class PyDenseFixed(FixedSynapse, LoihiProcessModel):
     """Bit-accurate Loihi Dense (Lava ``PyDenseModelBitAcc``).
 
     Weights are quantized once (and again after each ``weights.set``): sign mode, clip to 8
@@ -100,14 +106,6 @@ class PyDenseFixed(WeightCost, LoihiProcessModel):
     later.
     """
 
-    s_in = InPortType(np.int32)
-    a_out = OutPortType(np.int32, delayed=True)
-    weights = VarType(np.int32)
-
-    def __init__(self, proc_params: dict | None = None):
-        super().__init__(proc_params)
-        self._quantized = _QuantizedWeights()
-
     @classmethod
     def validate(cls, process_name: str, params: dict, var_inits: dict) -> None:
         validate_fixed_synapse(process_name, "Dense", cls.__name__, params,
@@ -115,10 +113,8 @@ class PyDenseFixed(WeightCost, LoihiProcessModel):
 
     def run_spk(self) -> None:
         params = self.proc_params
-        weights_q = self._quantized.get(
-            self.weights, params,
-            lambda w: fxp.quantize_weights(w, params["num_weight_bits"]).astype(np.int64))
-        self.a_out.send(fxp.dense_step(weights_q, self.s_in.recv(), params["weight_exp"],
+        self.a_out.send(fxp.dense_step(self.quantized(self.weights), self.s_in.recv(),
+                                       params["weight_exp"],
                                        graded=params["num_message_bits"] > 0))
 
 

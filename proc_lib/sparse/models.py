@@ -8,7 +8,7 @@ from lava_lite import (CPU, CompileError, InPortType, LoihiProcessModel, LoihiPr
                        NeuroCore, OutPortType, VarType, implements, requires, tag)
 from lava_lite.model import DeviceProcessModel
 from lava_lite import fixed_point as fxp
-from lava_lite.proc_lib.dense.models import (WeightCost, _QuantizedWeights, validate_chip_synapse,
+from lava_lite.proc_lib.dense.models import (FixedSynapse, WeightCost, validate_chip_synapse,
                                              validate_fixed_synapse)
 from lava_lite.proc_lib.sparse.process import Sparse
 
@@ -98,19 +98,11 @@ class PySparseFloat(_PySparseBase):
 @implements(proc=Sparse, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
-class PySparseFixed(_PySparseBase):
+class PySparseFixed(FixedSynapse, _PySparseBase):
     """Bit-accurate Loihi Sparse: numerically the fixed-point Dense on the same matrix.
 
     The stored weights are quantized like Dense's (the sign mode of the stored values is
     that of the full matrix with its zeros), once and again after ``weights.set``."""
-
-    s_in = InPortType(np.int32)
-    a_out = OutPortType(np.int32, delayed=True)
-    weights = VarType(np.int32)
-
-    def __init__(self, proc_params: dict | None = None):
-        super().__init__(proc_params)
-        self._quantized = _QuantizedWeights()
 
     @classmethod
     def validate(cls, process_name: str, params: dict, var_inits: dict) -> None:
@@ -119,10 +111,7 @@ class PySparseFixed(_PySparseBase):
                                var_inits["weights"])
 
     def _values(self, weights):
-        params = self.proc_params
-        return self._quantized.get(
-            weights, params,
-            lambda w: fxp.quantize_weights(w, params["num_weight_bits"]).astype(np.int64))
+        return self.quantized(weights)
 
     def run_spk(self) -> None:
         params = self.proc_params
