@@ -88,8 +88,11 @@ class Process:
         """Run the graph this Process belongs to; see RunSteps and RunContinuous."""
         from lava_lite.session import Session  # local: sessions need the compiler
 
-        if condition is None:
-            raise TypeError(f"{self.name}.run needs a condition, e.g. RunSteps(num_steps=10)")
+        from lava_lite.run_config import RunCondition
+
+        if not isinstance(condition, RunCondition):
+            raise TypeError(f"{self.name}.run needs a condition such as "
+                            f"RunSteps(num_steps=10) or RunContinuous(), got {condition!r}")
         session = self._session
         if session is None:
             session = Session.create(self, run_cfg)
@@ -108,7 +111,8 @@ class Process:
             self._session.pause()
 
     def stop(self) -> None:
-        """End the run and every worker. Vars keep their final values for ``get``."""
+        """End the run (pausing it first if it is running) and every worker. Monitor data and
+        ``current_step`` stay readable; Vars do not (their state was in the workers)."""
         if self._session is not None:
             self._session.stop()
 

@@ -28,6 +28,13 @@ class RefPort(AbstractPort):
     def __init__(self, shape):
         super().__init__(normalize_shape(shape))
 
+    def _link_to(self, other: AbstractPort) -> None:
+        if self.out_connections:
+            raise ValueError(f"{self.qualified_name} already reaches "
+                             f"{self.out_connections[0].var.qualified_name}; a RefPort reaches "
+                             f"one Var (declare one RefPort per Var)")
+        super()._link_to(other)
+
     def connect(self, var_ports) -> None:
         for port in var_ports if isinstance(var_ports, (list, tuple)) else [var_ports]:
             if not isinstance(port, VarPort):

@@ -47,7 +47,8 @@ class RunConfig:
     """Chooses one model per Process and places Processes on workers.
 
     Model choice, in order: ``exception_proc_model_map`` (keyed by Process class or instance),
-    then the first registered model carrying ``select_tag``, then the first registered model.
+    then the first registered model carrying ``select_tag`` (a CompileError if none does),
+    or, without ``select_tag``, the first registered model.
 
     ``target``: ``None`` (any registered model, as above), ``"cpu"`` (only models that run on
     the host) or ``"chip"``: each Process gets a model requiring ``NeuroCore`` where one is

@@ -5,11 +5,15 @@ import numpy as np
 
 from lava_lite.compiler import compile_graph
 from lava_lite.errors import RunStateError
+from lava_lite.model import REGISTRY
 from lava_lite.run_config import RunConfig, RunSteps
 from lava_lite.runtime_registry import create_runtime
 from lava_lite.stats import ProcessStats, RunStats, WorkerStats
 from lava_lite.value_checks import check_value
 
+
+# How long stop() waits for a running graph to pause before ending it regardless.
+STOP_PAUSE_SECONDS = 2.0
 
 # Errors that refuse one request and leave the run intact.
 _REFUSED_REQUESTS = (RunStateError, ValueError, TypeError, IndexError, KeyError)
@@ -71,20 +75,29 @@ class Session:
     def wait(self) -> None:
         if self.running:
             self._guarded(self.runtime.wait)
-            self.running = False
-            if self.runtime.requested == "stop":  # a model asked for it: no further runs,
-                self.ended_by_model = (             # but Vars stay readable until stop()
-                    f"a model asked to stop the run at step {self.runtime.current_step}")
+            self._run_ended()
 
     def pause(self) -> None:
         if self.running:
             self._guarded(self.runtime.pause)
-            self.running = False
+            self._run_ended()
+
+    def _run_ended(self) -> None:
+        self.running = False
+        if self.runtime.requested == "stop":  # a model asked for it: no further runs, but
+            self.ended_by_model = (             # Vars stay readable until stop()
+                f"a model asked to stop the run at step {self.runtime.current_step}")
 
     def stop(self) -> None:
         if self.stopped:
             return
         try:
+            if self.running:  # bring every Process to one step, so what is kept is coherent
+                try:
+                    self.runtime.pause(timeout=STOP_PAUSE_SECONDS)
+                    self.running = False
+                except Exception:  # stuck or failed: end it anyway, keeping what we can
+                    pass
             self.final_step = self.runtime.current_step
             if self.compiled.probe_ids and not self.running:
                 self._final_probe_data = self.runtime.probe_data()
@@ -143,9 +156,14 @@ class Session:
         self._require_idle(f"set {var.qualified_name}")
         var = self._leaf_var(var)
         process_id = self.compiled.process_ids[var.process]
-        spec = next(v for v in self.plan.process(process_id).vars if v.name == var.name)
+        process_plan = self.plan.process(process_id)
+        spec = next(v for v in process_plan.vars if v.name == var.name)
         check_value(f"Process '{var.process.name}', Var '{var.name}'", value,
                     np.dtype(spec.dtype), spec.precision)
+        # The model's own compile-time checks, on the new value beside the initial others.
+        inits = {v.name: v.init for v in process_plan.vars}
+        REGISTRY.resolve(process_plan.model).validate(
+            process_plan.name, process_plan.params, {**inits, var.name: value})
         self._guarded(self.runtime.set_var, process_id, var.name, value)
 
     def probe_data(self, observer) -> dict[int, np.ndarray]:

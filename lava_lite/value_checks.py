@@ -18,6 +18,10 @@ def check_value(where: str, value: np.ndarray, dtype: np.dtype, precision: int |
     """Raise CompileError naming ``where`` if ``value`` cannot be stored exactly as ``dtype``
     with ``precision`` bits: non-integers for an integer type, or values out of range."""
     dtype = np.dtype(dtype)
+    if value.dtype.kind not in "biuf":
+        raise CompileError(f"{where}: value {value.flat[0].item()!r} is not a number "
+                           f"(the model declares {dtype})" if value.size else
+                           f"{where}: values of type {value.dtype} are not numbers")
     if not np.issubdtype(dtype, np.integer) or value.size == 0:
         return
     bits, low, high = integer_range(dtype, precision)

@@ -74,8 +74,12 @@ class InProcessRuntime:
             error, self._error = self._error, None
             raise error
 
-    def pause(self) -> None:
+    def pause(self, timeout: float | None = None) -> None:
         self._halt.set()
+        if timeout is not None and self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError("the run did not pause in time")
         self.wait()
 
     def stop(self) -> None:

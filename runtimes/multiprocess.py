@@ -63,16 +63,17 @@ class MultiprocessRuntime:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        self.network = Network(self.transport)
-        self.context = zmq.Context()
-        self.network.start_authenticator(self.context)
-        self.router = self.context.socket(zmq.ROUTER)
-        self.router.setsockopt(zmq.LINGER, 0)
-        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self.control_endpoint = control_endpoint = self.network.bind(self.router, "control")
         _LIVE.add(self)
         fork = multiprocessing.get_context("fork")  # workers see models defined in scripts
         try:
+            self.network = Network(self.transport)
+            self.context = zmq.Context()
+            self.network.start_authenticator(self.context)
+            self.router = self.context.socket(zmq.ROUTER)
+            self.router.setsockopt(zmq.LINGER, 0)
+            self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+            self.control_endpoint = control_endpoint = self.network.bind(self.router,
+                                                                         "control")
             for w in range(self.plan.num_workers):
                 process = fork.Process(target=worker_main,
                                        args=(self.plan, w, self.network, control_endpoint,
@@ -204,26 +205,29 @@ class MultiprocessRuntime:
         for w in range(self.plan.num_workers):
             self._send(w, wire.Run(until=self.target))
 
-    def wait(self) -> None:
+    def wait(self, timeout: float | None = None) -> None:
         self.requested = None
         try:
             # A continuous run never sends Done unless a model asks to pause or stop: this
             # waits until then, an error or Ctrl-C.
-            done = self._collect(wire.Done, watch=True, accept=lambda m: m.step == self.target
+            done = self._collect(wire.Done, watch=True, timeout=timeout,
+                                 accept=lambda m: m.step == self.target
                                  or m.requested is not None)
         finally:
             self.watch.end()
         self.current_step = max(message.step for message, _ in done.values())
         self.requested = next((m.requested for m, _ in done.values() if m.requested), None)
 
-    def pause(self) -> None:
+    def pause(self, timeout: float | None = None) -> None:
+        """Bring every worker to one step; ``timeout``: give up (TimeoutError) after that
+        long at each stage."""
         for w in range(self.plan.num_workers):
             self._send(w, wire.Halt())
-        halted = self._collect(wire.Halted, watch=True)
+        halted = self._collect(wire.Halted, watch=True, timeout=timeout)
         self.target = max(message.step for message, _ in halted.values())
         for w in range(self.plan.num_workers):
             self._send(w, wire.Run(until=self.target))
-        self.wait()
+        self.wait(timeout)
 
     # -- state -----------------------------------------------------------------------------
     def get_var(self, process_id: int, name: str) -> np.ndarray:

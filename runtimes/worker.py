@@ -34,6 +34,16 @@ MAX_STEPS_AHEAD = 16 * MIN_HIGH_WATER_MARK
 CONTROL_CHECK_SECONDS = 0.002
 
 
+# A traceback travels in one control header: keep its end (where the error is) if it is huge.
+MAX_TRACEBACK_CHARS = 64 * 1024
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_TRACEBACK_CHARS:
+        return text
+    return "[... traceback shortened ...]\n" + text[-MAX_TRACEBACK_CHARS:]
+
+
 class StopRequested(BaseException):
     """The coordinator asked this worker to end (a BaseException, so that a model's own
     ``except Exception`` cannot swallow it)."""
@@ -293,15 +303,15 @@ class Worker:
         elif isinstance(message, wire.GetVar):
             try:
                 value = executor.by_id[message.process].get_var(message.var)
-            except (KeyError, AttributeError) as exc:
-                self.send(wire.Reply(error=f"no Var {message.var!r} on process "
-                                           f"{message.process}: {exc}"))
+            except Exception as exc:  # unknown names, or a device that failed to answer
+                name = self.plan.process(message.process).name
+                self.send(wire.Reply(error=f"cannot read {name}.{message.var}: {exc}"))
             else:
                 self.send(wire.Reply(), (value,))
         elif isinstance(message, wire.SetVar):
             try:
                 executor.by_id[message.process].set_var(message.var, arrays[0])
-            except (KeyError, AttributeError, ValueError, IndexError) as exc:
+            except Exception as exc:
                 self.send(wire.Reply(error=str(exc)))
             else:
                 self.send(wire.Reply())
@@ -356,7 +366,7 @@ class Worker:
 
     def report(self, exc: ProcessModelError) -> None:
         self.send(wire.Failed(process=exc.process_name, model=exc.model, phase=exc.phase,
-                              step=exc.time_step, traceback=exc.traceback_text))
+                              step=exc.time_step, traceback=_bounded(exc.traceback_text)))
 
     def close(self) -> None:
         if self.executor is not None:
@@ -387,7 +397,7 @@ def worker_main(plan: Plan, worker: int, network: Network, control_endpoint: str
         if runner is not None:
             runner.send(wire.Failed(process=f"<worker {worker}>", model="-", phase="runtime",
                                     step=runner.executor.step if runner.executor else 0,
-                                    traceback=traceback.format_exc()))
+                                    traceback=_bounded(traceback.format_exc())))
         else:
             traceback.print_exc()
     finally:

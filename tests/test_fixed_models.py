@@ -243,9 +243,10 @@ def test_dense_fixed_refuses_weights_set_outside_8_bits_without_clipping():
                                           clip_weights=False)
     try:
         run(source, 1)
-        dense.weights.set([[1, 999]])
-        with pytest.raises(ProcessModelError, match=r"'dense'(.|\n)*weights\[0, 1\] = 999"):
-            run(source, 1)
+        with pytest.raises(CompileError, match=r"'dense'(.|\n)*weights\[0, 1\] = 999"):
+            dense.weights.set([[1, 999]])  # refused at once; the run goes on unharmed
+        np.testing.assert_array_equal(dense.weights.get(), [[1, 2]])
+        run(source, 1)
     finally:
         source.stop()
 
