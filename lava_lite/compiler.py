@@ -403,8 +403,8 @@ def _direction(port: AbstractPort) -> str:
     return {InPort: "in", OutPort: "out", RefPort: "ref", VarPort: "var"}[type(port)]
 
 
-def _ref_channels(leaves: list[Process], ids: dict, declared: dict,
-                  wire_base: int) -> list[RefChannelPlan]:
+def _ref_channels(leaves: list[Process], ids: dict, declared: dict, wire_base: int,
+                  asynchronous: set[Process]) -> list[RefChannelPlan]:
     """RefPort -> Var edges, refusing targets a RefPort may not reach."""
     refs = []
     for process in leaves:
@@ -422,6 +422,10 @@ def _ref_channels(leaves: list[Process], ids: dict, declared: dict,
                 if owner not in ids:
                     raise CompileError(f"{where} targets Var '{var.name}' of '{owner.name}', "
                                        f"which has no model in this graph")
+                if asynchronous & {process, owner}:
+                    raise CompileError(f"{where} targets Var '{var.name}' of '{owner.name}': "
+                                       f"RefPorts work in management phases, which "
+                                       f"asynchronous models do not have")
                 refs.append(RefChannelPlan(
                     id=len(refs), src=ids[process], src_port=name, dst=ids[owner],
                     var=var.name, shape=var.shape, dtype=declared[owner][var.name].dtype.str,
@@ -747,8 +751,11 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
             probes=tuple(probes.get(pid, ())), worker=placement[pid],
             seed=int(seeds[pid].generate_state(1)[0]), cost=costs[pid]))
 
+    asynchronous = {p for p in leaves if issubclass(chosen[p][0], AsyncProcessModel)}
     plan = Plan(processes=tuple(process_plans), channels=tuple(channel_plans),
-                ref_channels=tuple(_ref_channels(leaves, ids, declared, len(channel_plans))),
+                ref_channels=tuple(_ref_channels(leaves, ids, declared, len(channel_plans),
+                                                 asynchronous)),
+                asynchronous=tuple(sorted(ids[p] for p in asynchronous)),
                 controllers=tuple(ids[p] for p in leaves
                                   if getattr(chosen[p][0], "controls_run", False)),
                 schedule=tuple(order), num_workers=num_workers,

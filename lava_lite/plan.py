@@ -147,6 +147,13 @@ class Plan(_Frozen):
     # Processes whose model may ask to pause/stop the run (``controls_run``); every worker
     # waits for their word on step t before it starts step t+1.
     controllers: tuple[int, ...] = ()
+    # Processes with asynchronous models (each alone on its worker; not held to steps).
+    asynchronous: tuple[int, ...] = ()
+
+    def lock_step_workers(self) -> list[int]:
+        """Workers that run steps (not an asynchronous model's loop)."""
+        free_running = {self.processes[pid].worker for pid in self.asynchronous}
+        return sorted({p.worker for p in self.processes} - free_running)
     schedule: tuple[int, ...]  # process ids in an order that respects undelayed channels
     num_workers: int  # 0: run in the user's process
     runtime: str

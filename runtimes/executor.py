@@ -322,7 +322,7 @@ class Executor:
                                     for c in plan.controllers if c not in ids]
         self.controller_words_out = [
             (hosted, [control_wire_id(plan, hosted.spec.id, w)
-                      for w in sorted({p.worker for p in plan.processes} - {here_worker})])
+                      for w in plan.lock_step_workers() if w != here_worker])
             for hosted in self.controllers_here]
         self.var_probing = [h for h in self.models if h.var_probes]
         self.transport = transport

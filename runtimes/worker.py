@@ -66,9 +66,10 @@ def _wire_links(plan: Plan) -> list[tuple[int, int, int, np.dtype, tuple, bool]]
     first_on = {}
     for process in plan.processes:
         first_on.setdefault(process.worker, process.id)
+    lock_step = set(plan.lock_step_workers())
     for controller in plan.controllers:  # each controller's per-step word to other workers
         for worker, representative in first_on.items():
-            if worker != plan.process(controller).worker:
+            if worker != plan.process(controller).worker and worker in lock_step:
                 links.append((controller, representative,
                               control_wire_id(plan, controller, worker), np.dtype(np.int8),
                               (1,), False))
@@ -180,7 +181,9 @@ class ZmqTransport:
             print(f"lava_lite worker: dropped a malformed data message: {exc}", file=sys.stderr)
             return True
         current = self.executor.step if self.executor is not None else 0
-        if not current <= step <= current + MAX_STEPS_AHEAD:
+        # (an asynchronous model's ports each keep their own count: only the upper bound holds)
+        lowest = 0 if self.executor is None or self.executor.async_model else current
+        if not lowest <= step <= current + MAX_STEPS_AHEAD:
             # Nothing legitimate is that old or that far ahead (the high-water marks bound
             # how far a sender runs ahead): refuse it so the inbox cannot grow without bound.
             self.bad_messages += 1
@@ -334,6 +337,8 @@ class Worker:
                 hosted.model.run_async()
             except Exception:
                 raise hosted.failure("run_async", executor.step) from None
+            if not self.halted and until is not None:  # it did its num_steps steps
+                hosted.advance(until)
         if not self.halted:
             self.send(wire.Done(step=executor.step if until is None else until))
 

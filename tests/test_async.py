@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from lava_lite import (AsyncProcessModel, CompileError, OutPort, OutPortType, Process,
-                       ProcessModelError, RunConfig, RunContinuous, RunSteps, Var, VarType,
-                       implements)
-from lava_lite.proc_lib import SinkRingBuffer
+from lava_lite import (AsyncProcessModel, CompileError, LoihiProcessModel, OutPort,
+                       OutPortType, Process, ProcessModelError, RefPort, RefPortType, RunConfig,
+                       RunContinuous, RunSteps, Var, VarType, implements)
+from lava_lite.proc_lib import Dense, SinkRingBuffer
 
 
 class Producer(Process):
@@ -74,3 +74,60 @@ def test_async_needs_worker_processes():
     producer = Producer(name="p")
     with pytest.raises(CompileError, match="p run asynchronously"):
         producer.run(RunSteps(1), RunConfig(workers=0))
+
+
+class Ticker(Process):
+    """An asynchronous model with no ports: counts the steps it was given."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.ticks = Var((1,), init=0)
+
+
+@implements(proc=Ticker)
+class TickerModel(AsyncProcessModel):
+    ticks = VarType(np.int64)
+
+    def run_async(self):
+        for _ in range(self.num_steps):
+            self.ticks += 1
+
+
+def test_async_model_without_ports_keeps_to_its_budget():
+    ticker = Ticker()
+    with ticker:
+        ticker.run(RunSteps(5), RunConfig(workers=1, timeout=5))
+        ticker.run(RunSteps(5), RunConfig(workers=1, timeout=5))
+        assert ticker.ticks.get()[0] == 10 and ticker.current_step == 10
+
+
+def test_async_producer_beside_a_run_controller_does_not_stall():
+    from test_run_control import Alarm
+
+    producer = Producer()
+    sink = SinkRingBuffer(shape=(2,), buffer=2000)
+    producer.out.connect(sink.a_in)
+    alarm = Alarm(at=1500, action="pause")
+    spread = Dense(weights=np.ones((2, 1)), num_message_bits=24)
+    alarm.out.connect(spread.s_in)
+    spread.a_out.connect(sink.a_in)  # summed with the producer's values
+    with producer:
+        producer.run(RunSteps(2000), RunConfig(workers=1, timeout=5))
+        assert alarm.count.get()[0] == 1500
+
+
+def test_ref_port_to_an_async_process_is_refused():
+    class Peeker(Process):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.ref = RefPort((1,))
+
+    @implements(proc=Peeker)
+    class PeekerModel(LoihiProcessModel):
+        ref = RefPortType(np.int64)
+
+    producer, peeker = Producer(name="async_one"), Peeker(name="peeker")
+    peeker.ref.connect_var(producer.sent)
+    with pytest.raises(CompileError, match="'peeker' targets Var 'sent' of 'async_one': "
+                                           "RefPorts work in management phases"):
+        peeker.compile(RunConfig(workers=1))
