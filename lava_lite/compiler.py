@@ -16,8 +16,8 @@ import numpy as np
 from lava_lite.errors import CompileError
 from lava_lite.model import (REGISTRY, AsyncProcessModel, InPortType, OutPortType,
                              ProcessModel, RefPortType, VarPortType, VarType)
-from lava_lite.plan import (ChannelPlan, Plan, PortPlan, ProbePlan, ProcessPlan, RefChannelPlan,
-                            VarPlan)
+from lava_lite.plan import (REF_WIRE_IDS_PER_EDGE, ChannelPlan, Plan, PortPlan, ProbePlan,
+                            ProcessPlan, RefChannelPlan, VarPlan)
 from lava_lite.ports import AbstractPort, InPort, OutPort, recording, undo
 from lava_lite.probing import ProbingProcess
 from lava_lite.ref_ports import RefPort, VarPort
@@ -429,7 +429,7 @@ def _ref_channels(leaves: list[Process], ids: dict, declared: dict, wire_base: i
                 refs.append(RefChannelPlan(
                     id=len(refs), src=ids[process], src_port=name, dst=ids[owner],
                     var=var.name, shape=var.shape, dtype=declared[owner][var.name].dtype.str,
-                    wire_base=wire_base + 5 * len(refs)))
+                    wire_base=wire_base + REF_WIRE_IDS_PER_EDGE * len(refs)))
     return refs
 
 

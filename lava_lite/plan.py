@@ -108,9 +108,9 @@ class RefChannelPlan(_Frozen):
     """RefPort ``src_port`` of Process ``src`` reaching Var ``var`` of Process ``dst``.
 
     On the wire each access is a request answered before the next (a read by the value, a
-    write by an empty ack), and the RefPort side ends each step with an empty ``end``
-    message, after which the owner may start its next spike phase. ``wire_base`` is the
-    first of the five wire channel ids (read, write, reply, ack, end) this edge uses.
+    write by an empty ack), and the RefPort side ends each management phase with an empty
+    ``end`` message, after which the owner may go on to its next phase. ``wire_base`` is
+    the first of the REF_WIRE_IDS_PER_EDGE wire ids this edge uses (see ref_wire_ids).
     """
     id: int
     src: int
@@ -122,21 +122,28 @@ class RefChannelPlan(_Frozen):
     wire_base: int
 
 
+MANAGEMENT_PHASES = 3  # pre-management, learning, post-management
+REF_WIRE_IDS_PER_EDGE = 3 * MANAGEMENT_PHASES + 2
+
+
 class RefWireIds(NamedTuple):
-    read: int
-    write: int
+    read: tuple[int, ...]  # one id per management phase
+    write: tuple[int, ...]
+    end: tuple[int, ...]
     reply: int
     ack: int
-    end: int
 
 
 def ref_wire_ids(ref: RefChannelPlan) -> RefWireIds:
-    return RefWireIds(*range(ref.wire_base, ref.wire_base + 5))
+    ids = list(range(ref.wire_base, ref.wire_base + REF_WIRE_IDS_PER_EDGE))
+    phases = MANAGEMENT_PHASES
+    return RefWireIds(tuple(ids[:phases]), tuple(ids[phases:2 * phases]),
+                      tuple(ids[2 * phases:3 * phases]), ids[-2], ids[-1])
 
 
 def control_wire_id(plan: "Plan", controller: int, worker: int) -> int:
     """Wire id of the per-step word of controller Process ``controller`` to ``worker``."""
-    base = len(plan.channels) + 5 * len(plan.ref_channels)
+    base = len(plan.channels) + REF_WIRE_IDS_PER_EDGE * len(plan.ref_channels)
     return base + plan.controllers.index(controller) * max(1, plan.num_workers) + worker
 
 

@@ -306,14 +306,23 @@ class Executor:
         self.request_handlers = {}
         for ref in self.refs_in:
             wire_ids = ref_wire_ids(ref)
-            self.request_handlers.update({wire_ids.read: (ref, "read"),
-                                          wire_ids.write: (ref, "write"),
-                                          wire_ids.end: (ref, "end")})
+            for phase, ids in enumerate(zip(wire_ids.read, wire_ids.write, wire_ids.end)):
+                self.request_handlers.update({wire_id: (ref, kind, phase) for wire_id, kind
+                                              in zip(ids, ("read", "write", "end"))})
+        # In each management phase the Processes whose Vars RefPorts reach run first, so
+        # every access of that phase sees (and lands after) their own code, wherever they are.
+        targets = {ref.dst for ref in plan.ref_channels}
+        lock_step = [h for h in self.models if not h.is_async]
+        self.phase_order = ([h for h in lock_step if h.spec.id in targets]
+                            + [h for h in lock_step if h.spec.id not in targets])
+        self.first_accessor = sum(h.spec.id in targets for h in lock_step)
+        self.phase = 0
         if self.refs_in:
             transport.on_request = self.on_request
-        self.serving_step: int | None = None  # step whose RefPort requests are served now
+        # (step, phase) whose RefPort requests are served now, and those kept until then
+        self.serving: tuple[int, int] | None = None
         self.pending_requests: dict[tuple[int, int], np.ndarray] = {}
-        self.ends_received: set[tuple[int, int]] = set()
+        self.ends_received: set[tuple[int, int, int]] = set()
         self.managing = False
         # Controllers (models that may ask to pause/stop): their word on each step.
         here_worker = plan.process(hosted_ids[0]).worker if hosted_ids else 0
@@ -419,46 +428,58 @@ class Executor:
 
     # -- management phases and RefPorts ------------------------------------------------------
     def _manage(self, t: int) -> None:
-        """Guarded management phases of step t, in order, with RefPort requests from other
-        workers served meanwhile; the step ends once every accessing peer said it is done."""
-        self.serving_step = t
-        for key in sorted(k for k in self.pending_requests if k[1] == t):
-            self._serve(key[0], t, self.pending_requests.pop(key))
+        """Guarded management phases of step t, in order. In each phase the Processes that
+        RefPorts reach run first; then RefPort requests of that phase are served (also those
+        from other workers), and the phase ends once every accessing worker said it is done
+        with it. So accesses land in the same order wherever the Processes are placed."""
         self.managing = True
         try:
-            for guard, phase in PHASES:
-                for hosted in self.models:
+            for self.phase, (guard, phase) in enumerate(PHASES):
+                for k, hosted in enumerate(self.phase_order):
+                    if k == self.first_accessor:
+                        self._open_phase(t)
                     if hosted.call(guard, t):
                         hosted.call(phase, t)
+                if self.first_accessor == len(self.phase_order):
+                    self._open_phase(t)
+                for ref in self.refs_out:
+                    self.transport.send(ref_wire_ids(ref).end[self.phase], t, _EMPTY)
+                ends = {(ref.id, t, self.phase) for ref in self.refs_in}
+                while not ends <= self.ends_received:
+                    self.transport.wait_any()
+                self.ends_received -= ends
+                self.serving = None
         finally:
             self.managing = False
-        for ref in self.refs_out:
-            self.transport.send(ref_wire_ids(ref).end, t, _EMPTY)
-        while any((ref.id, t) not in self.ends_received for ref in self.refs_in):
-            self.transport.wait_any()
-        self.ends_received.difference_update((ref.id, t) for ref in self.refs_in)
-        self.serving_step = None
+
+    def _open_phase(self, t: int) -> None:
+        """Start serving RefPort requests of (step t, this phase), those kept first."""
+        self.serving = (t, self.phase)
+        for wire_id, step in sorted(k for k in self.pending_requests
+                                    if k[1] == t and self.request_handlers[k[0]][2] == self.phase):
+            self._serve(wire_id, step, self.pending_requests.pop((wire_id, step)))
 
     def require_management(self, port: RuntimeRefPort) -> None:
         if not self.managing:
             raise RuntimeError(f"{port.owner}.{port.name}: RefPorts read and write only in "
                                f"management phases (run_pre_mgmt, run_lrn, run_post_mgmt)")
 
-    def remote_access(self, request_id: int, payload: np.ndarray, reply_id: int) -> np.ndarray:
+    def remote_access(self, request_ids: tuple[int, ...], payload: np.ndarray,
+                      reply_id: int) -> np.ndarray:
         t = self.step + 1
-        self.transport.send(request_id, t, payload)
+        self.transport.send(request_ids[self.phase], t, payload)
         return self.transport.receive(reply_id, t)
 
     def on_request(self, wire_id: int, step: int, array: np.ndarray) -> None:
-        """A RefPort request from another worker: served if it is for the step being
-        managed here, kept until then otherwise."""
-        if step == self.serving_step:
+        """A RefPort request from another worker: served if it is for the (step, phase)
+        served here now, kept until then otherwise."""
+        if self.serving == (step, self.request_handlers[wire_id][2]):
             self._serve(wire_id, step, array)
         else:
             self.pending_requests[(wire_id, step)] = array
 
     def _serve(self, wire_id: int, step: int, array: np.ndarray) -> None:
-        ref, kind = self.request_handlers[wire_id]
+        ref, kind, phase = self.request_handlers[wire_id]
         wire_ids = ref_wire_ids(ref)
         owner = self.by_id[ref.dst]
         if kind == "read":
@@ -467,7 +488,7 @@ class Executor:
             owner.set_var(ref.var, array)
             self.transport.send(wire_ids.ack, step, _EMPTY)
         else:
-            self.ends_received.add((ref.id, step))
+            self.ends_received.add((ref.id, step, phase))
 
     def probe_data(self) -> dict[int, np.ndarray]:
         return {pid: buf for h in self.hosted for pid, buf in h.probe_buffers.items()}

@@ -76,10 +76,11 @@ def _wire_links(plan: Plan) -> list[tuple[int, int, int, np.dtype, tuple, bool]]
     for ref in plan.ref_channels:
         var = (np.dtype(ref.dtype), ref.shape)
         ids = ref_wire_ids(ref)
-        links += [(ref.src, ref.dst, ids.read, *empty, True),
-                  (ref.src, ref.dst, ids.write, *var, True),
-                  (ref.src, ref.dst, ids.end, *empty, True),
-                  (ref.dst, ref.src, ids.reply, *var, False),
+        for read, write, end in zip(ids.read, ids.write, ids.end):
+            links += [(ref.src, ref.dst, read, *empty, True),
+                      (ref.src, ref.dst, write, *var, True),
+                      (ref.src, ref.dst, end, *empty, True)]
+        links += [(ref.dst, ref.src, ids.reply, *var, False),
                   (ref.dst, ref.src, ids.ack, *empty, False)]
     return links
 

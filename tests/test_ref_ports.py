@@ -131,3 +131,66 @@ def test_ref_access_outside_management_is_an_error():
     reader.ref.connect_var(counter.count)
     with pytest.raises(ProcessModelError, match=r"(?s)'eager'.*run_spk.*only in management"):
         reader.run(RunSteps(2), RunConfig(workers=1))
+
+
+class Doubler(Process):
+    """Owns ``x``; doubles it in ``phase`` ('pre' or 'post') management each step."""
+
+    def __init__(self, *, phase, name=None):
+        super().__init__(name=name)
+        self.x = Var((1,), init=1)
+        self.proc_params["phase"] = phase
+
+
+@implements(proc=Doubler)
+class DoublerModel(LoihiProcessModel):
+    x = VarType(np.float64)
+
+    def pre_guard(self):
+        return self.proc_params["phase"] == "pre"
+
+    def run_pre_mgmt(self):
+        self.x *= 2
+
+    def post_guard(self):
+        return self.proc_params["phase"] == "post"
+
+    def run_post_mgmt(self):
+        self.x *= 2
+
+
+class Adder(Process):
+    """Adds 1 to its target in pre-management, through a RefPort."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.ref = RefPort((1,))
+
+
+@implements(proc=Adder)
+class AdderModel(LoihiProcessModel):
+    ref = RefPortType(np.float64)
+
+    def pre_guard(self):
+        return True
+
+    def run_pre_mgmt(self):
+        self.ref.write(self.ref.read() + 1)
+
+
+@pytest.mark.parametrize("phase", ["pre", "post"])
+def test_ref_accesses_land_in_the_same_order_on_every_placement(phase):
+    results = {}
+    for workers in PLACEMENTS:
+        # Created in both orders, so schedule order cannot be what decides.
+        for adder_first in (False, True):
+            adder = Adder() if adder_first else None
+            doubler = Doubler(phase=phase)
+            adder = adder or Adder()
+            adder.ref.connect_var(doubler.x)
+            with doubler:
+                doubler.run(RunSteps(4), RunConfig(workers=workers))
+                results[(workers, adder_first)] = doubler.x.get()[0]
+    # In each phase the owner runs first: pre: x = 2x + 1; post: x = 2(x + 1).
+    expected = {"pre": 31.0, "post": 46.0}[phase]
+    assert set(results.values()) == {expected}, results
