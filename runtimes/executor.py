@@ -306,9 +306,9 @@ class Executor:
         self.request_handlers = {}
         for ref in self.refs_in:
             wire_ids = ref_wire_ids(ref)
-            for phase, ids in enumerate(zip(wire_ids.read, wire_ids.write, wire_ids.end)):
+            for phase, per_kind in enumerate(zip(wire_ids.read, wire_ids.write, wire_ids.end)):
                 self.request_handlers.update({wire_id: (ref, kind, phase) for wire_id, kind
-                                              in zip(ids, ("read", "write", "end"))})
+                                              in zip(per_kind, ("read", "write", "end"))})
         # In each management phase the Processes whose Vars RefPorts reach run first, so
         # every access of that phase sees (and lands after) their own code, wherever they are.
         targets = {ref.dst for ref in plan.ref_channels}

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from lava_lite import (CompileError, LoihiProcessModel, Process, ProcessModelError, RefPort,
-                       RefPortType, RunConfig, RunSteps, Var, VarPort, VarPortType, VarType,
-                       implements)
+from lava_lite import (CompileError, InPort, InPortType, LoihiProcessModel, Process,
+                       ProcessModelError, RefPort, RefPortType, RunConfig, RunSteps, Var,
+                       VarPort, VarPortType, VarType, implements)
+from lava_lite.proc_lib import LIF, Dense, SourceRingBuffer
 from lava_lite.compiler import compile_graph
 
 PLACEMENTS = [0, 1, "per_process"]
@@ -194,3 +195,42 @@ def test_ref_accesses_land_in_the_same_order_on_every_placement(phase):
     # In each phase the owner runs first: pre: x = 2x + 1; post: x = 2(x + 1).
     expected = {"pre": 31.0, "post": 46.0}[phase]
     assert set(results.values()) == {expected}, results
+
+
+class ThresholdTuner(Process):
+    """Every ``window`` steps scales the threshold of the LIF sending to ``s_in``."""
+
+    def __init__(self, *, shape, window, name=None):
+        super().__init__(name=name)
+        self.s_in = InPort(shape)
+        self.vth_ref = RefPort((1,))
+        self.proc_params["window"] = window
+
+
+@implements(proc=ThresholdTuner)
+class ThresholdTunerModel(LoihiProcessModel):
+    s_in = InPortType(np.float64)
+    vth_ref = RefPortType(np.float64)
+
+    def post_guard(self):
+        return self.time_step % self.proc_params["window"] == 0
+
+    def run_post_mgmt(self):
+        self.vth_ref.write(self.vth_ref.read() * 1.1)
+
+
+def test_owner_with_delayed_input_and_a_periodic_remote_tuner():
+    finals = set()
+    for workers in PLACEMENTS:
+        source = SourceRingBuffer(data=np.ones((20, 5)))
+        dense = Dense(weights=np.full((10, 20), 0.05))
+        lif = LIF(shape=(10,), du=0.2, dv=0.1, vth=0.3)
+        tuner = ThresholdTuner(shape=(10,), window=5)
+        source.s_out.connect(dense.s_in)
+        dense.a_out.connect(lif.a_in)
+        lif.s_out.connect(tuner.s_in)
+        tuner.vth_ref.connect_var(lif.vth)
+        with lif:
+            lif.run(RunSteps(30), RunConfig(workers=workers, timeout=10))
+            finals.add(round(float(lif.vth.get()[0]), 12))
+    assert finals == {round(0.3 * 1.1 ** 6, 12)}
