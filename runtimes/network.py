@@ -8,6 +8,7 @@ keys can neither send spikes nor commands.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -16,6 +17,21 @@ import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
 TRANSPORTS = ("ipc", "tcp")
+IPC_PREFIX = "lava_lite-run-"
+
+
+def remove_stale_directories(prefix: str) -> None:
+    """Remove socket directories ``{prefix}{pid}-*`` of this user whose process is gone
+    (left behind when that process was killed before it could clean up)."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        if not name.startswith(prefix):
+            continue
+        pid = name[len(prefix):].split("-", 1)[0]
+        path = os.path.join(base, name)
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}") and \
+                os.stat(path).st_uid == os.getuid():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -47,7 +63,10 @@ class Network:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {TRANSPORTS}, got {transport!r}")
         self.transport = transport
-        self.ipc_dir = tempfile.mkdtemp(prefix="lava_lite-") if transport == "ipc" else None
+        self.ipc_dir = None
+        if transport == "ipc":
+            remove_stale_directories(IPC_PREFIX)
+            self.ipc_dir = tempfile.mkdtemp(prefix=f"{IPC_PREFIX}{os.getpid()}-")
         self.keys = CurveKeys.generate() if transport == "tcp" else None
         self._authenticator: ThreadAuthenticator | None = None
 

@@ -21,7 +21,10 @@ from lava_lite.runtimes.chip.config import (ChipConfig, ChipConfigError, ChipErr
                                             ChipLimits)
 from lava_lite.runtimes.chip.driver import (ChipDiedError, ChipDriver, ChipInfo, ChipTimeoutError,
                                             StepResult)
+from lava_lite.runtimes.network import remove_stale_directories
 from lava_lite.runtimes.wire import WireError
+
+CHIP_PREFIX = "lava_lite-chip-"
 
 POLL_MS = 100  # while waiting for an answer: how often to check the chip is alive
 RECONNECT_MS = 2  # the emulator binds while we connect: retry fast
@@ -61,7 +64,8 @@ class EmulatorProcess:
     runtimes start it from the thread that starts the run, normally the main thread.)"""
 
     def __init__(self, limits: ChipLimits):
-        self.directory = tempfile.mkdtemp(prefix="lava_lite-chip-")  # mode 0700
+        remove_stale_directories(CHIP_PREFIX)
+        self.directory = tempfile.mkdtemp(prefix=f"{CHIP_PREFIX}{os.getpid()}-")  # mode 0700
         self.address = f"ipc://{self.directory}/chip"
         command = [sys.executable, "-m", "lava_lite.runtimes.chip.emulator",
                    "--address", self.address, "--parent-pid", str(os.getpid()), "--quiet",
