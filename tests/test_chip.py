@@ -25,6 +25,7 @@ from lava_lite import (CPU, CompileError, InPort, InPortType, LoihiProcessModel,
 from lava_lite.compiler import compile_graph
 from lava_lite.proc_lib import LIF, Dense, Monitor, SinkRingBuffer, SourceRingBuffer, Sparse
 from lava_lite.proc_lib.dense.models import PyDenseFixed
+from process_helpers import alive, gone
 
 EMULATOR = "lava_lite.runtimes.chip.emulator"
 WORKERS = [0, 1]
@@ -55,36 +56,18 @@ def _is_emulator(pid: int) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie, dead but not yet reaped, counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def emulators(ancestor: int | None = None) -> set[int]:
     """Live emulator processes descending from ``ancestor`` (default: this process)."""
     ancestor = os.getpid() if ancestor is None else ancestor
     found = set()
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and _is_emulator(int(entry)) and _alive(int(entry)):
+        if entry.isdigit() and _is_emulator(int(entry)) and alive(int(entry)):
             pid = int(entry)
             while pid not in (None, 0, 1, ancestor):
                 pid = _parent(pid)
             if pid == ancestor:
                 found.add(int(entry))
     return found
-
-
-def wait_gone(pids, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not any(_alive(pid) for pid in pids):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +112,7 @@ def test_reference_trace_bit_for_bit_on_chip(seed, workers):
         assert "target 'chip'" in plan.process(1).model_choice
         # the chip is an OS process of its own, a child of the process hosting the partition
         (pid,) = emulators()
-        assert pid != os.getpid() and _alive(pid)
+        assert pid != os.getpid() and alive(pid)
         if workers:
             worker_pids = {p.pid for p in source._session.runtime.processes}
             assert pid not in worker_pids and _parent(pid) in worker_pids
@@ -140,7 +123,7 @@ def test_reference_trace_bit_for_bit_on_chip(seed, workers):
         got = reference_network.recorded(monitor)
     finally:
         source.stop()
-    assert wait_gone([pid]), "the emulated chip outlived stop()"
+    assert gone([pid]), "the emulated chip outlived stop()"
     assert_trace(got, arrays, f"seed {seed}, workers={workers}")
 
 
@@ -443,14 +426,14 @@ def test_run_continuous_pause_and_stop(workers):
         time.sleep(0.3)
         source.pause()
         steps = source._session.current_step
-        assert steps > 0 and _alive(pid)
+        assert steps > 0 and alive(pid)
         u = pops["b"].u.get()
         source.run(RunSteps(5), chip(workers))
         assert source._session.current_step == steps + 5
         v = pops["b"].v.get()
     finally:
         source.stop()
-    assert wait_gone([pid])
+    assert gone([pid])
     expected = {}
     _, _, source, _, pops = reference(11)
     try:
@@ -483,7 +466,7 @@ def test_model_failure_on_chip_names_the_process_and_ends_the_chip(workers):
     assert error.time_step == 17
     for part in ("neuron 1", "'v'", "saturation", "state is left as it was"):
         assert part in str(error), (part, str(error))
-    assert wait_gone([pid]), "the emulated chip outlived the failed run"
+    assert gone([pid]), "the emulated chip outlived the failed run"
 
 
 @pytest.mark.parametrize("workers", WORKERS)
@@ -527,7 +510,7 @@ def test_chip_ends_when_the_users_process_dies(tmp_path, workers):
         (pid,) = emulators(user.pid)
         user.kill()  # no cleanup code runs in the user's process
         user.wait()
-        assert wait_gone([pid]), "the emulated chip outlived the user's process"
+        assert gone([pid]), "the emulated chip outlived the user's process"
     finally:
         if user.poll() is None:
             user.kill()
@@ -550,7 +533,7 @@ def test_ctrl_c_ends_the_chip(tmp_path, workers):
         user.send_signal(signal.SIGINT)
         out, _ = user.communicate(timeout=10)
         assert "interrupted" in out and user.returncode == 0
-        assert wait_gone([pid]), "the emulated chip outlived Ctrl-C"
+        assert gone([pid]), "the emulated chip outlived Ctrl-C"
     finally:
         if user.poll() is None:
             user.kill()
@@ -638,7 +621,7 @@ def test_driver_runs_n_steps_and_reads_state():
         assert weights.shape == (12, 10) and np.all(weights % 4 == 0)  # 6 of 8 bits kept
     finally:
         driver.close()
-    assert wait_gone([info.pid])
+    assert gone([info.pid])
 
 
 def test_chip_answers_malformed_requests_with_errors_and_runs_on():
@@ -674,4 +657,4 @@ def test_chip_answers_malformed_requests_with_errors_and_runs_on():
         other.close(0)
         context.term()
         driver.close()
-    assert wait_gone([info.pid])
+    assert gone([info.pid])

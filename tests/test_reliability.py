@@ -13,6 +13,7 @@ import pytest
 from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, RunConfig,
                        RunSteps, RunTimeoutError, implements)
 from lava_lite.proc_lib import SinkRingBuffer
+from process_helpers import gone
 
 
 class Spinner(Process):
@@ -106,40 +107,23 @@ def _start_script(mode: str):
     return proc, pids
 
 
-def _gone(pids, within: float = 3.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not any(_alive(pid) for pid in pids):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_ctrl_c_during_a_run_stops_every_worker():
     proc, pids = _start_script("interrupt")
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=10)
     assert "interrupted" in out
-    assert _gone(pids)
+    assert gone(pids, within=3.0)
 
 
 def test_exiting_without_stop_ends_the_workers():
     proc, pids = _start_script("exit")
     assert proc.wait(timeout=10) == 0
-    assert _gone(pids)
+    assert gone(pids, within=3.0)
 
 
 def test_killed_user_process_leaves_no_orphans():
     proc, pids = _start_script("sleep")
     proc.kill()
     proc.wait(timeout=10)
-    assert _gone(pids)
+    assert gone(pids, within=3.0)

@@ -12,6 +12,7 @@ from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, Process
 from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer
 from lava_lite.runtimes.multiprocess import MultiprocessRuntime
 from reference_network import build, load_trace, recorded
+from process_helpers import alive
 
 PLACEMENTS = [0, 1, 2, "per_process"]
 
@@ -189,9 +190,9 @@ def test_stop_ends_every_worker_process():
     sink_of(ramp.out, 5)
     ramp.run(RunSteps(5), RunConfig(workers="per_process"))
     pids = [p.pid for p in ramp._session.runtime.processes]
-    assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    assert len(pids) == 2 and all(alive(pid) for pid in pids)
     ramp.stop()
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(alive(pid) for pid in pids)
 
 
 def test_killed_worker_is_reported_and_the_rest_stopped():
@@ -225,18 +226,6 @@ def test_model_constructor_error_is_reported():
     with pytest.raises(ProcessModelError, match=r"(?s)'fragile' \(model FragileModel\).*"
                                                 r"model construction.*cannot build"):
         fragile.run(RunSteps(1), RunConfig(workers=1))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is not alive
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_repeated_pause_resume_keeps_every_process_on_the_same_step():
