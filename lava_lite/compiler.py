@@ -164,7 +164,14 @@ def _routes(port: AbstractPort, leaves: set) -> list[tuple[InPort, tuple[dict, .
                         f"'{owner.name}', which runs a model: an OutPort sends to InPorts, "
                         f"or to its parent Process's OutPort (hierarchical Processes)")
                 if isinstance(nxt, InPort):
+                    onward = [p.qualified_name for p, _ in nxt.downstream()]
+                    if onward:
+                        raise CompileError(
+                            f"{nxt.qualified_name} of '{owner.name}', which runs a model, is "
+                            f"connected onward to {', '.join(onward)}: only a parent "
+                            f"Process's InPort forwards to a child's InPort")
                     found.append((nxt, total))
+                    continue
             walk(nxt, total, (*on_path, nxt))
 
     walk(port, (), (port,))

@@ -330,3 +330,13 @@ def test_automatic_placement_splits_only_where_both_sides_can_work_at_once(monke
     # A small network stays in one worker.
     small_src, _, _ = _heavy_chain("small", n=50)
     assert small_src.compile(RunConfig()).num_workers == 1
+
+
+def test_an_in_port_of_a_model_backed_process_does_not_forward():
+    src = SourceRingBuffer(data=np.zeros((2, 3)), name="src")
+    a, b = LIF(shape=(2,), name="a"), LIF(shape=(2,), name="b")
+    src.s_out.connect(a.a_in)
+    a.a_in.connect(b.a_in)
+    with pytest.raises(CompileError, match=r"a\.a_in of 'a', which runs a model, is connected "
+                                           r"onward to b\.a_in"):
+        src.compile(RunConfig())
