@@ -349,8 +349,10 @@ class Executor:
             getattr(type(h.model), guard, None) is not getattr(LoihiProcessModel, guard)
             for h in self.models if not h.is_async for guard, _ in PHASES)
 
-    def _take(self, channel: int, step: int) -> np.ndarray:
-        data = self.inbox.pop((channel, step), None)
+    def _take(self, channel: int, step: int, data: np.ndarray | None = None) -> np.ndarray:
+        """Step ``step``'s data on ``channel`` (``data``: already taken from the inbox)."""
+        if data is None:
+            data = self.inbox.pop((channel, step), None)
         if data is None:
             data = self.transport.receive(channel, step)
         transform = self.transforms.get(channel)
@@ -361,11 +363,14 @@ class Executor:
         for model in self.models:
             model.model.time_step = t
         waiting, computing = self.waiting, self.computing
+        inbox, transforms = self.inbox, self.transforms
         clock = perf_counter()
         for k, hosted in enumerate(self.hosted):
             for port, channels in hosted.inputs:
-                if len(channels) == 1:
-                    data = self._take(channels[0], t)
+                if len(channels) == 1:  # the common case, inlined: it is on every step
+                    data = inbox.pop((channels[0], t), None)
+                    if data is None or channels[0] in transforms:
+                        data = self._take(channels[0], t, data)
                     port._data = data if data.dtype == port.dtype else _read_only(
                         data.astype(port.dtype))
                 elif channels:
@@ -391,7 +396,7 @@ class Executor:
                     continue
                 arrival = t + 1 if delayed else t
                 for channel in local:
-                    self.inbox[(channel, arrival)] = data
+                    inbox[(channel, arrival)] = data
                 for channel in remote:
                     self.transport.send(channel, arrival, data)
                 for buffer, num_steps in probes:

@@ -26,12 +26,18 @@ class PyLifFloat(LoihiProcessModel):
     bias_mant = VarType(np.float64)
     bias_exp = VarType(np.float64)
 
+    _decays_of = None  # the (du, dv) arrays the cached factors were computed from
+
     def run_spk(self) -> None:
         # In place, in the order u*(1-du) + a_in and v*(1-dv) + u + bias (as Lava computes).
+        if self._decays_of is None or self._decays_of[0] is not self.du \
+                or self._decays_of[1] is not self.dv:  # first step, or set() rebound them
+            self._decays_of = (self.du, self.dv)
+            self._keep_u, self._keep_v = 1 - self.du, 1 - self.dv
         u, v = self.u, self.v
-        u *= 1 - self.du
+        u *= self._keep_u
         u += self.a_in.recv()
-        v *= 1 - self.dv
+        v *= self._keep_v
         v += u
         v += self.bias_mant
         spikes = v > self.vth
