@@ -6,9 +6,10 @@ executable plan. Runtimes live in ``lava_lite.runtimes``, the process library in
 """
 from lava_lite.errors import (CompileError, LavaLiteError, ProcessModelError, RunStateError,
                               RunTimeoutError, WorkerDiedError)
-from lava_lite.model import (CPU, AsyncProcessModel, AsyncProtocol, InPortType, LoihiProcessModel, LoihiProtocol,
-                             NeuroCore, OutPortType, ProcessModel, RefPortType, Resource,
-                             VarPortType, VarType, implements, requires, tag)
+from lava_lite.model import (CPU, AsyncProcessModel, AsyncProtocol, InPortType,
+                             LoihiProcessModel, LoihiProtocol, NeuroCore, OutPortType,
+                             ProcessModel, RefPortType, Resource, VarPortType, VarType,
+                             implements, requires, tag)
 from lava_lite.ports import InPort, OutPort
 from lava_lite.process import Process
 from lava_lite.ref_ports import RefPort, VarPort
@@ -19,9 +20,10 @@ from lava_lite.var import Var
 __version__ = "0.1.0"
 
 __all__ = [
-    "CPU", "AsyncProcessModel", "AsyncProtocol", "CompileError", "InPort", "InPortType", "LavaLiteError",
-    "LoihiProcessModel", "LoihiProtocol", "NeuroCore", "OutPort", "OutPortType", "Process",
-    "ProcessModel", "ProcessModelError", "RefPort", "RefPortType", "Resource", "RunConfig", "RunContinuous", "RunStateError",
-    "RunSteps", "RunTimeoutError", "SubProcessModel", "Var", "VarPort", "VarPortType", "VarType", "WorkerDiedError", "implements", "requires",
-    "tag",
+    "CPU", "AsyncProcessModel", "AsyncProtocol", "CompileError", "InPort", "InPortType",
+    "LavaLiteError", "LoihiProcessModel", "LoihiProtocol", "NeuroCore", "OutPort",
+    "OutPortType", "Process", "ProcessModel", "ProcessModelError", "RefPort", "RefPortType",
+    "Resource", "RunConfig", "RunContinuous", "RunStateError", "RunSteps", "RunTimeoutError",
+    "SubProcessModel", "Var", "VarPort", "VarPortType", "VarType", "WorkerDiedError",
+    "implements", "requires", "tag",
 ]

@@ -32,7 +32,7 @@ class WorkerDiedError(LavaLiteError, RuntimeError):
 
 
 class RunStateError(LavaLiteError, RuntimeError):
-    """An operation that the current run state does not allow (get while running, run after stop)."""
+    """An operation the current run state does not allow (get while running, run after stop)."""
 
 
 class RunTimeoutError(LavaLiteError, TimeoutError):

@@ -1,6 +1,7 @@
 """Where runtimes are found by name. Adding a backend adds a module that registers itself.
 
-A runtime is constructed with a Plan (and options) and offers: ``start()``, ``run(num_steps | None)``
+A runtime is constructed with a Plan (and options) and offers: ``start()``,
+``run(num_steps | None)``
 (returns at once), ``wait()``, ``pause(timeout=None)``, ``stop()``, ``get_var(pid, name)``,
 ``set_var(pid, name, array)``, ``probe_data()``, ``stats()``, ``current_step`` and
 ``requested`` (None, or

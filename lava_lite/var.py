@@ -1,4 +1,4 @@
-"""Var: a named piece of Process state, with an initial value and live access through the runtime."""
+"""Var: a named piece of Process state, with an initial value and live access at run time."""
 from __future__ import annotations
 
 import numpy as np
