@@ -16,7 +16,7 @@ from lava_lite.errors import ProcessModelError
 from lava_lite.model import REGISTRY, AsyncProcessModel, LoihiProcessModel
 from lava_lite.plan import Plan, ProcessPlan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes.partition import partition_for
-from lava_lite.runtimes.transforms import compile_transform
+from lava_lite.runtimes.transforms import compile_transform, read_only
 
 PHASES = (("pre_guard", "run_pre_mgmt"), ("lrn_guard", "run_lrn"),
           ("post_guard", "run_post_mgmt"))
@@ -33,7 +33,7 @@ class RuntimeInPort:
 
     def __init__(self, name: str, shape: tuple, dtype: np.dtype):
         self.name, self.shape, self.dtype = name, shape, dtype
-        self._data = _read_only(np.zeros(shape, dtype))
+        self._data = read_only(np.zeros(shape, dtype))
 
     def recv(self) -> np.ndarray:
         return self._data
@@ -143,15 +143,16 @@ class AsyncOutPort(RuntimeOutPort):
         self._hosted.advance(self.count)
 
 
+def probe_buffer(buffers: dict, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """A zeroed (num_steps, *shape) record for ``probe``, kept in ``buffers`` by probe id."""
+    buffer = buffers[probe.id] = np.zeros((probe.num_steps, *shape), dtype)
+    return buffer
+
+
 _REQUESTS = (None, "pause", "stop")  # by precedence: a stop wins over a pause
 _REQUEST_CODES = {request: code for code, request in enumerate(_REQUESTS)}
 _EMPTY = np.zeros(0, bool)
 _EMPTY.flags.writeable = False
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
 
 
 class HostedProcess:
@@ -226,9 +227,7 @@ class HostedProcess:
             self.executor.progress[self.progress_index] = step
 
     def _probe_buffer(self, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
-        buffer = np.zeros((probe.num_steps, *shape), dtype)
-        self.probe_buffers[probe.id] = buffer
-        return buffer
+        return probe_buffer(self.probe_buffers, probe, shape, dtype)
 
     def call(self, phase: str, time_step: int):
         try:
@@ -341,7 +340,7 @@ class Executor:
         self.step = 0
         for channel in plan.channels:
             if channel.delayed and channel.dst in ids:  # nothing was sent at step 0
-                self.inbox[(channel.id, 1)] = _read_only(
+                self.inbox[(channel.id, 1)] = read_only(
                     np.zeros(channel.shape, np.dtype(channel.dtype)))
         # Steps pay for management phases only where some hosted model defines a guard or a
         # RefPort edge crosses this worker.
@@ -371,7 +370,7 @@ class Executor:
                     data = inbox.pop((channels[0], t), None)
                     if data is None or channels[0] in transforms:
                         data = self._take(channels[0], t, data)
-                    port._data = data if data.dtype == port.dtype else _read_only(
+                    port._data = data if data.dtype == port.dtype else read_only(
                         data.astype(port.dtype))
                 elif channels:
                     total = np.zeros(port.shape, port.dtype)

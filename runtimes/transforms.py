@@ -19,7 +19,8 @@ from typing import Any, Callable
 import numpy as np
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
+def read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, marked read-only (received data may be shared by several receivers)."""
     array.flags.writeable = False
     return array
 
@@ -31,7 +32,7 @@ def _place(shape, axis: int, start: int) -> Callable[[np.ndarray], np.ndarray]:
     def place(array: np.ndarray) -> np.ndarray:
         out = np.zeros(shape, array.dtype)
         out[before + (slice(start, start + array.shape[axis]),)] = array
-        return _read_only(out)
+        return read_only(out)
 
     return place
 

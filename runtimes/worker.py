@@ -7,7 +7,6 @@ is polled between steps and while waiting for data, so halt and stop are always 
 """
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
 import signal
@@ -24,6 +23,7 @@ from lava_lite.plan import Plan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes import wire
 from lava_lite.runtimes.executor import Executor
 from lava_lite.runtimes.network import Network
+from lava_lite.runtimes.orphans import die_with_parent
 
 # Enough queued messages per peer for a few steps of every channel between two workers
 # (what the pipeline needs to stay deadlock-free), not so many that memory grows unbounded.
@@ -47,15 +47,6 @@ def _bounded(text: str) -> str:
 class StopRequested(BaseException):
     """The coordinator asked this worker to end (a BaseException, so that a model's own
     ``except Exception`` cannot swallow it)."""
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies (no orphans after kill -9)."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 def _wire_links(plan: Plan) -> list[tuple[int, int, int, np.dtype, tuple, bool]]:
@@ -385,7 +376,7 @@ def worker_main(plan: Plan, worker: int, network: Network, control_endpoint: str
                 progress: np.ndarray) -> None:
     """Entry point of a worker OS process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
-    _die_with_parent()
+    die_with_parent()
     gc.freeze()  # what the fork inherited is never garbage: keep collections cheap
     if plan.num_workers > 1:
         # Workers share the cores: BLAS pools sized for the whole machine would spin

@@ -6,6 +6,21 @@ import numpy as np
 from lava_lite import InPort, OutPort, Process, Var
 
 
+def synapse_params(name: str, weight_exp, num_weight_bits, num_message_bits,
+                   clip_weights) -> dict:
+    """The checked proc_params shared by Dense and Sparse; errors name the Process."""
+    for key, value in (("weight_exp", weight_exp), ("num_weight_bits", num_weight_bits),
+                       ("num_message_bits", num_message_bits)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name}: {key} must be an int, got {value!r}")
+    if not isinstance(clip_weights, bool):
+        raise TypeError(f"{name}: clip_weights must be True or False, got {clip_weights!r}")
+    if not 0 <= num_message_bits <= 32:
+        raise ValueError(f"{name}: num_message_bits must be in [0, 32], got {num_message_bits}")
+    return dict(weight_exp=int(weight_exp), num_weight_bits=int(num_weight_bits),
+                num_message_bits=int(num_message_bits), clip_weights=clip_weights)
+
+
 class Dense(Process):
     """Weighted connections from ``s_in`` (n_in,) to ``a_out`` (n_out,), weights (n_out, n_in).
 
@@ -26,20 +41,10 @@ class Dense(Process):
         if weights.ndim != 2:
             raise ValueError(f"{self.name}: weights must be 2-D (n_out, n_in), "
                              f"got shape {weights.shape}")
-        for key, value in (("weight_exp", weight_exp), ("num_weight_bits", num_weight_bits),
-                           ("num_message_bits", num_message_bits)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{self.name}: {key} must be an int, got {value!r}")
-        if not isinstance(clip_weights, bool):
-            raise TypeError(f"{self.name}: clip_weights must be True or False, "
-                            f"got {clip_weights!r}")
-        self.proc_params["clip_weights"] = clip_weights
-        if not 0 <= num_message_bits <= 32:
-            raise ValueError(f"{self.name}: num_message_bits must be in [0, 32], "
-                             f"got {num_message_bits}")
+        params = synapse_params(self.name, weight_exp, num_weight_bits, num_message_bits,
+                                clip_weights)
         n_out, n_in = weights.shape
         self.s_in = InPort((n_in,))
         self.a_out = OutPort((n_out,))
         self.weights = Var((n_out, n_in), init=weights)
-        self.proc_params.update(weight_exp=int(weight_exp), num_weight_bits=int(num_weight_bits),
-                                num_message_bits=int(num_message_bits))
+        self.proc_params.update(params)

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 
 from lava_lite import InPort, OutPort, Process, Var
+from lava_lite.proc_lib.dense.process import synapse_params
 
 
 def _is_scipy_sparse(weights) -> bool:
@@ -72,26 +73,15 @@ class Sparse(Process):
                  name: str | None = None):
         super().__init__(name=name)
         values, indices, indptr, (n_out, n_in) = to_csr_arrays(weights, self.name)
-        for key, value in (("weight_exp", weight_exp), ("num_weight_bits", num_weight_bits),
-                           ("num_message_bits", num_message_bits)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{self.name}: {key} must be an int, got {value!r}")
-        if not 0 <= num_message_bits <= 32:
-            raise ValueError(f"{self.name}: num_message_bits must be in [0, 32], "
-                             f"got {num_message_bits}")
-        if not isinstance(clip_weights, bool):
-            raise TypeError(f"{self.name}: clip_weights must be True or False, "
-                            f"got {clip_weights!r}")
+        params = synapse_params(self.name, weight_exp, num_weight_bits, num_message_bits,
+                                clip_weights)
         nnz = values.shape[0]
         self.s_in = InPort((n_in,))
         self.a_out = OutPort((n_out,))
         self.weights = Var((nnz,), init=values)
         self.indices = Var((nnz,), init=indices)
         self.indptr = Var((n_out + 1,), init=indptr)
-        self.proc_params.update(shape=[n_out, n_in], weight_exp=int(weight_exp),
-                                num_weight_bits=int(num_weight_bits),
-                                num_message_bits=int(num_message_bits),
-                                clip_weights=clip_weights)
+        self.proc_params.update(shape=[n_out, n_in], **params)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -26,7 +26,6 @@ one); tcp:// is unauthenticated: bind it to 127.0.0.1 or a trusted network only.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import signal
 import sys
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_lite import fixed_point as fxp
+from lava_lite.runtimes.orphans import die_with_parent
 from lava_lite.runtimes.chip.config import (COMPARTMENT_VARS, ChipConfig, ChipConfigSpec,
                                             ChipError, ChipLimits, check_config)
 
@@ -382,11 +382,7 @@ def _handle(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
 
 def _die_with_parent(parent_pid: int) -> None:
     """Ask Linux to kill this process when its parent dies; exit if it already has."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
+    die_with_parent()
     if os.getppid() != parent_pid:
         sys.exit(0)
 

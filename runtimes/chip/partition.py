@@ -21,7 +21,7 @@ from lava_lite.model import REGISTRY
 from lava_lite.runtimes.chip.config import ChipError, ChipLimitError, ChipLimits
 from lava_lite.runtimes.chip.mapping import LIF, chip_role, map_partition
 from lava_lite.runtimes.chip.zmq_driver import ChipRequestError, ZmqChipDriver
-from lava_lite.runtimes.executor import RuntimeInPort, RuntimeOutPort
+from lava_lite.runtimes.executor import RuntimeInPort, RuntimeOutPort, probe_buffer
 from lava_lite.runtimes.partition import Partition, partition_for
 
 DEVICE = "chip"
@@ -150,9 +150,7 @@ class ChipPartition(Partition):
                     self.var_probes.append((buffer, (spec.id, probe.target), probe.num_steps))
 
     def _probe_buffer(self, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
-        buffer = np.zeros((probe.num_steps, *shape), dtype)
-        self.probe_buffers[probe.id] = buffer
-        return buffer
+        return probe_buffer(self.probe_buffers, probe, shape, dtype)
 
     # -- steps -----------------------------------------------------------------------------
     def run_spk(self) -> None:
