@@ -338,9 +338,10 @@ class Executor:
                            if c.transform and c.dst in ids}
         self.inbox: dict[tuple[int, int], np.ndarray] = {}
         self.step = 0
+        self._wire_units(plan, ids)
         for channel in plan.channels:
-            if channel.delayed and channel.dst in ids:  # nothing was sent at step 0
-                self.inbox[(channel.id, 1)] = read_only(
+            if channel.delayed and channel.dst in ids and channel.id not in self.handed_over:
+                self.inbox[(channel.id, 1)] = read_only(  # nothing was sent at step 0
                     np.zeros(channel.shape, np.dtype(channel.dtype)))
         # Steps pay for management phases only where some hosted model defines a guard or a
         # RefPort edge crosses this worker.
@@ -348,61 +349,119 @@ class Executor:
             getattr(type(h.model), guard, None) is not getattr(LoihiProcessModel, guard)
             for h in self.models if not h.is_async for guard, _ in PHASES)
 
-    def _take(self, channel: int, step: int, data: np.ndarray | None = None) -> np.ndarray:
-        """Step ``step``'s data on ``channel`` (``data``: already taken from the inbox)."""
-        if data is None:
-            data = self.inbox.pop((channel, step), None)
+    def _wire_units(self, plan: Plan, ids: set[int]) -> None:
+        """Work out once how each hosted unit's inputs arrive and where its outputs go.
+
+        An input port fed by exactly one channel from a unit hosted here gets the sent array
+        handed over directly (converted once if the channel has a transform or the dtypes
+        differ): at once on an undelayed channel (the schedule runs the sender first), at
+        the start of the next step on a delayed one. Other inputs (several channels, or a
+        channel from another worker) are gathered from the inbox and the transport before
+        the unit runs."""
+        local = {c.id for c in plan.channels if c.src in ids and c.dst in ids}
+        receiver_of: dict[int, RuntimeInPort] = {}
+        gathered_per_unit = []
+        for unit in self.hosted:
+            gathered = []
+            for port, channels in unit.inputs:
+                if len(channels) == 1 and channels[0] in local:
+                    receiver_of[channels[0]] = port
+                elif channels:
+                    gathered.append((port, channels))
+            gathered_per_unit.append(gathered)
+        self.handed_over = set(receiver_of)
+        self.units = []  # (unit, inputs to gather, outputs) in schedule order
+        for unit, gathered in zip(self.hosted, gathered_per_unit):
+            outputs = []
+            for port, delayed, local_ids, remote_ids, probes in unit.outputs:
+                handoffs = [(receiver_of[c], self._converter(c, port.dtype, receiver_of[c]))
+                            for c in local_ids if c in receiver_of]
+                inboxed = [c for c in local_ids if c not in receiver_of]
+                outputs.append((port, delayed, handoffs, inboxed, remote_ids, probes))
+            self.units.append((unit, gathered, outputs))
+        self.carried: list[tuple[RuntimeInPort, np.ndarray]] = []  # delayed handoffs
+        self.model_objects = [h.model for h in self.models]
+
+    def _converter(self, channel: int, sent: np.dtype, receiver: RuntimeInPort):
+        """None if the receiver takes the sent array as it is, else the conversion."""
+        transform = self.transforms.get(channel)
+        if transform is None and sent == receiver.dtype:
+            return None
+
+        def convert(data: np.ndarray) -> np.ndarray:
+            if transform is not None:
+                data = transform(data)
+            return data if data.dtype == receiver.dtype else read_only(
+                data.astype(receiver.dtype))
+        return convert
+
+    def _take(self, channel: int, step: int) -> np.ndarray:
+        """Step ``step``'s data on ``channel``, from the inbox or (blocking) the transport."""
+        data = self.inbox.pop((channel, step), None)
         if data is None:
             data = self.transport.receive(channel, step)
         transform = self.transforms.get(channel)
         return data if transform is None else transform(data)
 
+    def _gather(self, gathered: list, t: int) -> None:
+        for port, channels in gathered:
+            if len(channels) == 1:
+                data = self._take(channels[0], t)
+                port._data = data if data.dtype == port.dtype else read_only(
+                    data.astype(port.dtype))
+            else:
+                total = np.zeros(port.shape, port.dtype)
+                for channel in channels:  # fixed order: by channel id, i.e. by source
+                    np.add(total, self._take(channel, t), out=total, casting="unsafe")
+                port._data = total
+
     def run_step(self) -> int:
         t = self.step + 1
-        for model in self.models:
-            model.model.time_step = t
+        for model in self.model_objects:
+            model.time_step = t
+        carried, self.carried = self.carried, []
+        for port, data in carried:  # delayed handoffs of the step before
+            port._data = data
+        carry, inbox, progress = self.carried, self.inbox, self.progress
         waiting, computing = self.waiting, self.computing
-        inbox, transforms = self.inbox, self.transforms
         clock = perf_counter()
-        for k, hosted in enumerate(self.hosted):
-            for port, channels in hosted.inputs:
-                if len(channels) == 1:  # the common case, inlined: it is on every step
-                    data = inbox.pop((channels[0], t), None)
-                    if data is None or channels[0] in transforms:
-                        data = self._take(channels[0], t, data)
-                    port._data = data if data.dtype == port.dtype else read_only(
-                        data.astype(port.dtype))
-                elif channels:
-                    total = np.zeros(port.shape, port.dtype)
-                    for channel in channels:  # fixed order: by channel id, i.e. by source
-                        np.add(total, self._take(channel, t), out=total, casting="unsafe")
-                    port._data = total
-            inputs_in = perf_counter()
-            waiting[k] += inputs_in - clock
+        for k, (unit, gathered, outputs) in enumerate(self.units):
+            if gathered:
+                self._gather(gathered, t)
+                now = perf_counter()
+                waiting[k] += now - clock
+                clock = now
             try:
-                hosted.run_spk()
+                unit.run_spk()
             except Exception:
-                raise hosted.failure("run_spk", t) from None
-            self.progress[hosted.progress_index] = t
-            for port, delayed, local, remote, probes in hosted.outputs:
+                raise unit.failure("run_spk", t) from None
+            progress[unit.progress_index] = t
+            for port, delayed, handoffs, inboxed, remote, probes in outputs:
                 data, port.pending = port.pending, None
                 if data is None:
-                    if local or remote or probes:
-                        raise hosted.failure(
+                    if handoffs or inboxed or remote or probes:
+                        raise unit.failure(
                             "run_spk", t, f"the model did not send on OutPort '{port.name}'; "
                                           f"a lock-step model sends on each connected OutPort "
                                           f"every step")
                     continue
+                for receiver, convert in handoffs:
+                    value = data if convert is None else convert(data)
+                    if delayed:
+                        carry.append((receiver, value))
+                    else:
+                        receiver._data = value
                 arrival = t + 1 if delayed else t
-                for channel in local:
+                for channel in inboxed:
                     inbox[(channel, arrival)] = data
                 for channel in remote:
                     self.transport.send(channel, arrival, data)
                 for buffer, num_steps in probes:
                     if arrival <= num_steps:  # as received: a delayed port's data a step later
                         buffer[arrival - 1] = data
-            clock = perf_counter()
-            computing[k] += clock - inputs_in
+            now = perf_counter()
+            computing[k] += now - clock
+            clock = now
         if self.uses_management:
             self._manage(t)
         for hosted in self.var_probing:
