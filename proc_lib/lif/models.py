@@ -26,23 +26,32 @@ class PyLifFloat(LoihiProcessModel):
     bias_mant = VarType(np.float64)
     bias_exp = VarType(np.float64)
 
-    _decays_of = None  # the (du, dv) arrays the cached factors were computed from
+    _factors_of = None  # the (du, dv, vth) arrays the per-neuron factors were made from
 
     def run_spk(self) -> None:
         # In place, in the order u*(1-du) + a_in and v*(1-dv) + u + bias (as Lava computes).
-        if self._decays_of is None or self._decays_of[0] is not self.du \
-                or self._decays_of[1] is not self.dv:  # first step, or set() rebound them
-            self._decays_of = (self.du, self.dv)
-            self._keep_u, self._keep_v = 1 - self.du, 1 - self.dv
+        # Decays and threshold are spread to one value per neuron once (again only after
+        # set() rebinds them): a same-shape operand is about twice as fast as a broadcast.
+        made_from = self._factors_of
+        if made_from is None or made_from[0] is not self.du or made_from[1] is not self.dv \
+                or made_from[2] is not self.vth:
+            self._spread_factors()
         u, v = self.u, self.v
         u *= self._keep_u
         u += self.a_in.recv()
         v *= self._keep_v
         v += u
         v += self.bias_mant
-        spikes = v > self.vth
-        v[spikes] = 0
+        spikes = v > self._vth
+        np.putmask(v, spikes, 0)
         self.s_out.send(spikes)
+
+    def _spread_factors(self) -> None:
+        self._factors_of = (self.du, self.dv, self.vth)
+        shape = self.u.shape
+        self._keep_u = np.broadcast_to(1 - self.du, shape).copy()
+        self._keep_v = np.broadcast_to(1 - self.dv, shape).copy()
+        self._vth = np.broadcast_to(self.vth, shape).copy()
 
 
 @implements(proc=LIF, protocol=LoihiProtocol)
