@@ -16,7 +16,7 @@ from lava_lite.errors import ProcessModelError
 from lava_lite.model import REGISTRY, AsyncProcessModel, LoihiProcessModel
 from lava_lite.plan import Plan, ProcessPlan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes.partition import partition_for
-from lava_lite.runtimes.step_code import compile_spike_phase
+from lava_lite.runtimes.step_code import compile_step
 from lava_lite.runtimes.transforms import compile_transform, read_only
 
 PHASES = (("pre_guard", "run_pre_mgmt"), ("lrn_guard", "run_lrn"),
@@ -352,6 +352,8 @@ class Executor:
         self.uses_management = bool(self.refs_in or self.refs_out) or any(
             getattr(type(h.model), guard, None) is not getattr(LoihiProcessModel, guard)
             for h in self.models if not h.is_async for guard, _ in PHASES)
+        # run_step(): this place's step as straight-line code (see step_code.py)
+        self.run_step, self.step_source = compile_step(self)
 
     def _wire_units(self, plan: Plan, ids: set[int]) -> None:
         """Work out once how each hosted unit's inputs arrive and where its outputs go.
@@ -385,7 +387,6 @@ class Executor:
             self.units.append((unit, gathered, outputs))
         self.carried: list[tuple[RuntimeInPort, np.ndarray]] = []  # delayed handoffs
         self.model_objects = [h.model for h in self.models]
-        self.spike_phase, self.step_source = compile_spike_phase(self)
 
     def _converter(self, channel: int, sent: np.dtype, receiver: RuntimeInPort):
         """None if the receiver takes the sent array as it is, else the conversion."""
@@ -420,23 +421,12 @@ class Executor:
                     np.add(total, self._take(channel, t), out=total, casting="unsafe")
                 port._data = total
 
-    def run_step(self) -> int:
-        t = self.step + 1
-        self.spike_phase(t)
-        if self.uses_management:
-            self._manage(t)
-        for hosted in self.var_probing:
-            for buffer, name, num_steps in hosted.var_probes:
-                if t <= num_steps:
-                    buffer[t - 1] = getattr(hosted.model, name)
-        for partition in self.partitions:
-            partition.record_probes(t)
+    def _send_run_requests(self, t: int) -> None:
+        """Tell the other lock-step workers what the controllers here asked for at step t."""
         for hosted, channels in self.controller_words_out:
             word = np.array([_REQUEST_CODES[hosted.model._run_request]], np.int8)
             for channel in channels:
                 self.transport.send(channel, t, word)
-        self.step = t
-        return t
 
     def run_request(self) -> str | None:
         """'pause' or 'stop' if a controller model asked for it at the step just run."""

@@ -1,11 +1,12 @@
-"""The spike phase of one place (the in-process runtime, or one worker), written out once as
+"""The step of one place (the in-process runtime, or one worker), written out once as
 straight-line Python when the executor is built.
 
 A generic loop over units, ports and channels pays ~0.7 us per unit and step for tuple
 unpacking, flag tests and empty loops, which is a quarter of a small network's step. The
 generated function does only what this place's schedule needs: per unit, gather the inputs
 that must be gathered, run the model, hand each sent array to its receivers, and account the
-time. The source is kept (``Executor.step_source``) so it can be read when debugging.
+time; then the management phases, Var probes and run-control words, where there are any. The
+source is kept (``Executor.step_source``) so it can be read when debugging.
 """
 from __future__ import annotations
 
@@ -28,13 +29,15 @@ class _Namespace:
         return name
 
 
-def compile_spike_phase(executor) -> tuple[Callable[[int], None], str]:
-    """``spike_phase(t)`` for ``executor.units``, and its source."""
+def compile_step(executor) -> tuple[Callable[[], int], str]:
+    """``run_step()`` for ``executor`` (runs step ``executor.step + 1``, returns it), and its
+    source."""
     ns = _Namespace(perf_counter=perf_counter, missing_send=MISSING_SEND, executor=executor,
                     inbox=executor.inbox, progress=executor.progress,
                     computing=executor.computing, waiting=executor.waiting,
                     gather=executor._gather)
-    lines = ["def spike_phase(t):"]
+    lines = ["def run_step():",
+             "    t = executor.step + 1"]
     for model in executor.model_objects:
         lines.append(f"    {ns.name(model, 'model')}.time_step = t")
     if any(delayed and handoffs for _, _, outputs in executor.units
@@ -46,10 +49,23 @@ def compile_spike_phase(executor) -> tuple[Callable[[int], None], str]:
     lines.append("    clock = perf_counter()")
     for k, (unit, gathered, outputs) in enumerate(executor.units):
         lines += _unit_lines(ns, k, unit, gathered, outputs)
+    if executor.uses_management:
+        lines.append("    executor._manage(t)")
+    for hosted in executor.var_probing:
+        model = ns.name(hosted.model, "model")
+        for buffer, name, num_steps in hosted.var_probes:
+            lines += [f"    if t <= {num_steps}:",
+                      f"        {ns.name(buffer, 'probe')}[t - 1] = getattr({model}, {name!r})"]
+    for partition in executor.partitions:
+        lines.append(f"    {ns.name(partition, 'partition')}.record_probes(t)")
+    if executor.controller_words_out:
+        lines.append("    executor._send_run_requests(t)")
+    lines += ["    executor.step = t",
+              "    return t"]
     source = "\n".join(lines) + "\n"
     scope = dict(ns.objects)
-    exec(compile(source, "<lava_lite spike phase>", "exec"), scope)  # noqa: S102 (our code)
-    return scope["spike_phase"], source
+    exec(compile(source, "<lava_lite step>", "exec"), scope)  # noqa: S102 (our own code)
+    return scope["run_step"], source
 
 
 def _unit_lines(ns: _Namespace, k: int, unit, gathered: list, outputs: list) -> list[str]:
