@@ -52,10 +52,13 @@ class RuntimeOutPort:
         self.name, self.shape, self.dtype, self.owner = name, shape, dtype, owner
         self.pending = None
 
-    def send(self, data) -> None:
-        # Always a copy: the model may change its own array before every receiver has read it.
+    def send(self, data, copy: bool = True) -> None:
+        """This step's data. The port sends a read-only copy, so the model may go on changing
+        its own array. ``copy=False`` hands over ``data`` itself (made read-only; cast only if
+        its dtype differs): for arrays a model makes fresh each step, or views of data it
+        never changes in place; the model must not change it, or what it views, afterwards."""
         if type(data) is np.ndarray:
-            array = data.astype(self.dtype)  # (a third faster than np.array for small arrays)
+            array = data.astype(self.dtype) if copy or data.dtype != self.dtype else data
         else:
             array = np.array(data, dtype=self.dtype)
         if array.shape != self.shape:
@@ -130,8 +133,8 @@ class AsyncOutPort(RuntimeOutPort):
 
     __slots__ = ("count", "_hosted", "_output")
 
-    def send(self, data) -> None:
-        super().send(data)
+    def send(self, data, copy: bool = True) -> None:
+        super().send(data, copy)
         self.count += 1
         port, delayed, local, remote, probes = self._output
         data, self.pending = self.pending, None

@@ -99,7 +99,8 @@ def _output_lines(ns: _Namespace, unit: str, port, delayed: bool, handoffs: list
     if not (handoffs or inboxed or remote or probes):
         return lines  # sent to nobody: a model may skip sending on an unconnected port
     lines += ["    if data is None:",
-              f"        raise {unit}.failure('run_spk', t, missing_send.format(port={port.name!r}))"]
+              f"        raise {unit}.failure('run_spk', t, "
+              f"missing_send.format(port={port.name!r}))"]
     arrival = "t + 1" if delayed else "t"
     for receiver, convert in handoffs:
         value = "data" if convert is None else f"{ns.name(convert, 'convert')}(data)"

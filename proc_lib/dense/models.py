@@ -31,7 +31,7 @@ class PyDenseFloat(WeightCost, LoihiProcessModel):
         if self.proc_params["num_message_bits"] == 0:
             s_in = s_in.astype(bool)  # a spike is any nonzero value (a cast: faster than != 0)
         # np.dot goes straight to BLAS gemv; np.matmul costs ~0.3 us more per call at n=100.
-        self.a_out.send(np.dot(self.weights, s_in))
+        self.a_out.send(np.dot(self.weights, s_in), copy=False)  # a fresh array
 
 
 def validate_fixed_synapse(process_name: str, kind: str, model: str, params: dict,
@@ -109,7 +109,7 @@ class PyDenseFixed(FixedSynapse, LoihiProcessModel):
         params = self.proc_params
         self.a_out.send(fxp.dense_step(self.quantized(self.weights), self.s_in.recv(),
                                        params["weight_exp"],
-                                       graded=params["num_message_bits"] > 0))
+                                       graded=params["num_message_bits"] > 0), copy=False)
 
 
 def validate_chip_synapse(process_name: str, kind: str, model: str, params: dict) -> None:

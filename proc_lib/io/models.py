@@ -16,7 +16,8 @@ class PySourceRingBufferFloat(LoihiProcessModel):
     data = VarType(np.float64)
 
     def run_spk(self) -> None:
-        self.s_out.send(self.data[..., (self.time_step - 1) % self.data.shape[-1]])
+        # A view: the model never changes its data in place (set() rebinds the Var).
+        self.s_out.send(self.data[..., (self.time_step - 1) % self.data.shape[-1]], copy=False)
 
 
 @implements(proc=SinkRingBuffer, protocol=LoihiProtocol)
@@ -40,7 +41,8 @@ class PySourceRingBufferFixed(LoihiProcessModel):
     data = VarType(np.int32)
 
     def run_spk(self) -> None:
-        self.s_out.send(self.data[..., (self.time_step - 1) % self.data.shape[-1]])
+        # A view: the model never changes its data in place (set() rebinds the Var).
+        self.s_out.send(self.data[..., (self.time_step - 1) % self.data.shape[-1]], copy=False)
 
 
 @implements(proc=SinkRingBuffer, protocol=LoihiProtocol)

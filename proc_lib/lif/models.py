@@ -44,7 +44,7 @@ class PyLifFloat(LoihiProcessModel):
         v += self.bias_mant
         spikes = v > self._vth
         np.putmask(v, spikes, 0)
-        self.s_out.send(spikes)
+        self.s_out.send(spikes, copy=False)
 
     def _spread_factors(self) -> None:
         self._factors_of = (self.du, self.dv, self.vth)
@@ -112,7 +112,7 @@ class PyLifFixed(LoihiProcessModel):
                                 f"was before this step") from None
         self.u[...] = u
         self.v[...] = v
-        self.s_out.send(spikes)
+        self.s_out.send(spikes, copy=False)
 
 
 @implements(proc=LIF, protocol=LoihiProtocol)

@@ -92,7 +92,7 @@ class PySparseFloat(_PySparseBase):
         s_in = self.s_in.recv()
         if self.proc_params["num_message_bits"] == 0:
             s_in = s_in != 0
-        self.a_out.send(self._csr() @ s_in.astype(np.float64))
+        self.a_out.send(self._csr() @ s_in.astype(np.float64), copy=False)
 
 
 @implements(proc=Sparse, protocol=LoihiProtocol)
@@ -116,7 +116,7 @@ class PySparseFixed(FixedSynapse, _PySparseBase):
     def run_spk(self) -> None:
         params = self.proc_params
         self.a_out.send(fxp.sparse_step(self._csr(), self.s_in.recv(), params["weight_exp"],
-                                        graded=params["num_message_bits"] > 0))
+                                        graded=params["num_message_bits"] > 0), copy=False)
 
 
 @implements(proc=Sparse, protocol=LoihiProtocol)
