@@ -431,9 +431,14 @@ class Executor:
             for channel in channels:
                 self.transport.send(channel, t, word)
 
+    @property
+    def has_controllers(self) -> bool:
+        """Whether a model that may ask to pause or stop runs here or sends its word here."""
+        return bool(self.controllers_here or self.controller_words_in)
+
     def run_request(self) -> str | None:
         """'pause' or 'stop' if a controller model asked for it at the step just run."""
-        if not (self.controllers_here or self.controller_words_in):
+        if not self.has_controllers:
             return None
         codes = set()
         for hosted in self.controllers_here:

@@ -51,12 +51,15 @@ class InProcessRuntime:
         self._thread.start()
 
     def _loop(self, target: int | None) -> None:
+        executor, halt = self.executor, self._halt
+        controlled = executor.has_controllers
         try:
-            while (target is None or self.executor.step < target) and not self._halt.is_set():
-                self.executor.run_step()
-                self.requested = self.executor.run_request()
-                if self.requested:
-                    break
+            while (target is None or executor.step < target) and not halt.is_set():
+                executor.run_step()
+                if controlled:
+                    self.requested = executor.run_request()
+                    if self.requested:
+                        break
         except BaseException as exc:  # handed to the caller of wait()
             self._error = exc
 

@@ -281,12 +281,13 @@ class Worker:
         elif isinstance(message, wire.Run):
             self.target = message.until
             next_check = time.monotonic() + CONTROL_CHECK_SECONDS
-            requested = None
+            requested, controlled = None, executor.has_controllers
             while self.target is None or executor.step < self.target:
                 executor.run_step()
-                requested = executor.run_request()
-                if requested:
-                    break
+                if controlled:
+                    requested = executor.run_request()
+                    if requested:
+                        break
                 # Asking ZeroMQ costs ~4 us, more than a small step: ask every few ms.
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + CONTROL_CHECK_SECONDS
