@@ -9,8 +9,9 @@ Parts:
   thread, no runtime) against the numpy loop of the same network, then a cProfile of the
   executor (cProfile inflates small functions; read its table as shares, the bare loop for
   totals);
-* ``micro``: the pieces of a step timed alone (LIF and Dense bodies as written and as the
-  numpy loop does them, OutPort.send, the wire encode/decode, pyzmq polls);
+* ``micro``: the pieces of a step timed alone (each model's ``run_spk`` as the executor runs
+  it, the numpy loop's LIF update and product, OutPort.send, the wire encode/decode, pyzmq
+  polls);
 * ``workers``: the same network on the multiprocess runtime with every worker under cProfile
   (wall clock, so time spent waiting for data shows as the poll/recv functions): per worker,
   microseconds per step in the functions that matter. It works by wrapping the runtime's
@@ -92,36 +93,47 @@ def _print_stats(stats: pstats.Stats, steps: int, top: int) -> None:
 def micro(n: int) -> None:
     import zmq
 
+    from lava_lite import RunConfig
+    from lava_lite.compiler import compile_graph
     from lava_lite.runtimes import wire
-    from lava_lite.runtimes.executor import RuntimeOutPort
+    from lava_lite.runtimes.executor import Executor, RuntimeOutPort
 
+    # The models of the n-neuron pipeline as the executor runs them (after a warm-up), each
+    # timed alone, then what the numpy loop does for the same work.
+    data = workloads.chain_data(n, 1, seed=1)
+    plan = compile_graph(workloads.ChainNet(data).source,
+                         RunConfig(select_tag="floating_pt", workers=0)).plan
+    executor = Executor(plan, [p.id for p in plan.processes])
+    for _ in range(100):
+        executor.run_step()
+    pieces = {f"{h.spec.name}: {type(h.model).__name__}.run_spk": h.model.run_spk
+              for h in executor.hosted}
     rng = np.random.default_rng(0)
-    u, v, bias = np.zeros(n), np.zeros(n), np.zeros(n)
-    du, dv, vth = np.array([0.1]), np.array([0.1]), np.array([1.0])
     a_in = rng.random(n) * 0.1
-    weights = rng.random((n, n))
+    weights = data["w0"]
     s = (rng.random(n) < 0.1).astype(float)
-    out = np.empty(n)
+    reference = workloads.NumpyChain(data)
+    u, v = reference.u[0], reference.v[0]
 
-    def lif_as_written():  # proc_lib/lif/models.py PyLifFloat.run_spk
-        u[:] = u * (1 - du) + a_in
-        v[:] = v * (1 - dv) + u + bias
-        spikes = v > vth
-        v[spikes] = 0
-        return spikes
-
-    def lif_in_place():  # the numpy loop: cached decay factors, in-place updates
-        u.__imul__(0.9)
+    def lif_numpy():  # the numpy loop's LIF update
+        u.__imul__(reference.keep_u)
         u.__iadd__(a_in)
-        v.__imul__(0.9)
+        v.__imul__(reference.keep_v)
         v.__iadd__(u)
-        v.__iadd__(bias)
-        spikes = v > 1.0
-        v[spikes] = 0
+        v.__iadd__(reference.bias)
+        spikes = v > reference.vth
+        np.putmask(v, spikes, 0)
         return spikes
 
-    spikes = lif_as_written()
+    spikes = lif_numpy()
     port = RuntimeOutPort("s_out", (n,), np.dtype(np.float64), "lif")
+    pieces.update({
+        "numpy loop: LIF update": lif_numpy,
+        "numpy loop: np.dot(weights, s)": lambda: np.dot(weights, s),
+        "OutPort.send(bool spikes): cast + read-only": lambda: port.send(spikes),
+        "OutPort.send(float, copy=False): read-only only": lambda: port.send(s.copy(),
+                                                                              copy=False),
+    })
     frames = wire.encode_data(1, 5, a_in)
     context = zmq.Context()
     a, b = context.socket(zmq.PAIR), context.socket(zmq.PAIR)
@@ -148,19 +160,14 @@ def micro(n: int) -> None:
         except zmq.Again:
             pass
 
-    pieces = {
-        "LIF run_spk body as written": lif_as_written,
-        "LIF body in place, cached decay (numpy loop)": lif_in_place,
-        "Dense: weights @ (s_in != 0)  (as written)": lambda: weights @ (s != 0),
-        "Dense: np.matmul(weights, s_in, out=buf)": lambda: np.matmul(weights, s, out=out),
-        "RuntimeOutPort.send(bool spikes) (copy+cast)": lambda: port.send(spikes),
+    pieces.update({
         "wire.encode_data": lambda: wire.encode_data(1, 5, a_in),
         "wire.decode_data (zmq Frames)": lambda: wire.decode_data(received, expected),
         "Socket.poll(0) (worker, between steps)": lambda: b.poll(0),
         "new Poller + 2 register + poll(0)": new_poller,
         "reused Poller.poll(0)": lambda: poller.poll(0),
         "recv_multipart(NOBLOCK) raising Again": recv_again,
-    }
+    })
     print(f"\n== pieces of a step, n = {n} (us per call, best of 5)")
     for name, fn in pieces.items():
         print(f"  {per_call_us(fn):7.2f}  {name}")

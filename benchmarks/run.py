@@ -55,6 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 import ipc_floor  # noqa: E402
 import lava_bridge  # noqa: E402
@@ -151,6 +152,22 @@ def interleaved(runners: dict, steps: int, reps: int) -> dict[str, dict]:
     for name in names:
         result[name]["steps_per_s"] = steps / median(result[name]["times"])
     return result
+
+
+def fastest_blas_threads(run, steps: int) -> int | None:
+    """1 or None (BLAS's own thread count), whichever runs ``run`` (a numpy loop on its own
+    copy of the network) faster, so that the limit is the best numpy can do here: a threaded
+    product pays off from n ~ 1000, while at n = 100 it is no faster and its timing swings
+    between two modes (measured here: 4.9 or 8.7 us a step, run to run)."""
+    best = {}
+    for threads in (None, 1, None, 1):
+        with threadpool_limits(threads):
+            time.sleep(SETTLE_SECONDS)
+            start = time.perf_counter()
+            run(warmup_steps(steps))
+            elapsed = time.perf_counter() - start
+        best[threads] = min(best.get(threads, elapsed), elapsed)
+    return 1 if best[1] < best[None] else None
 
 
 # -- printing ----------------------------------------------------------------------------------
@@ -255,12 +272,16 @@ class Suite:
                 reference = workloads.NumpyChain(data)
                 net = workloads.ChainNet(data)
                 cfg = run_config(config)
+                blas = fastest_blas_threads(workloads.NumpyChain(data).run, steps)
                 try:
-                    timed = interleaved({"numpy": reference.run,
-                                         "lava_lite": lambda k: net.run(k, cfg)}, steps, reps)
+                    with threadpool_limits(blas):
+                        timed = interleaved({"numpy": reference.run,
+                                             "lava_lite": lambda k: net.run(k, cfg)},
+                                            steps, reps)
                     sink = net.sink.data.get()
                     ours, limit = timed["lava_lite"], timed["numpy"]
                     row.update(steps_per_s=ours["steps_per_s"], times=ours["times"],
+                               numpy_blas_threads=blas,
                                first_run_s=ours["first_run_s"], workers=net.num_workers(),
                                numpy_steps_per_s=limit["steps_per_s"],
                                numpy_times=limit["times"],
@@ -276,7 +297,8 @@ class Suite:
                 rows.append(row)
                 pending.append((row, job_id, reference.sink))
                 print(f"   {label:22s} {config:12s} {fmt_rate(row['steps_per_s']):>10s} steps/s "
-                      f"(numpy {fmt_rate(row['numpy_steps_per_s'])})", flush=True)
+                      f"(numpy {fmt_rate(row['numpy_steps_per_s'])}, BLAS threads "
+                      f"{blas or 'default'})", flush=True)
         lava = self.run_lava(lava_jobs)
         for row, job_id, sink in pending:
             steps = row["steps"]

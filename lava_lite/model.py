@@ -226,17 +226,27 @@ class DeviceProcessModel(LoihiProcessModel):
 
 
 # -- decorators --------------------------------------------------------------------------
-def implements(proc: type, protocol: type | None = LoihiProtocol):
-    """Declare (and register) the Process class a model implements."""
+def implements(proc: type, protocol: type | None = None):
+    """Declare (and register) the Process class a model implements. ``protocol`` defaults
+    to what the model's base class runs (AsyncProtocol for an AsyncProcessModel, else
+    LoihiProtocol); a protocol the base class does not run is refused."""
     from lava_lite.process import Process
 
     if not (isinstance(proc, type) and issubclass(proc, Process)):
         raise TypeError(f"@implements(proc=...) needs a Process class, got {proc!r}")
+    if protocol not in (None, LoihiProtocol, AsyncProtocol):
+        raise TypeError(f"@implements(protocol=...) takes LoihiProtocol or AsyncProtocol, "
+                        f"got {protocol!r}")
 
     def decorate(model_cls):
         _check_model_class(model_cls, "implements")
+        runs = AsyncProtocol if issubclass(model_cls, AsyncProcessModel) else LoihiProtocol
+        if protocol is not None and protocol is not runs:
+            base = "AsyncProcessModel" if runs is AsyncProtocol else "LoihiProcessModel"
+            raise TypeError(f"{model_cls.__name__}: declared protocol={protocol.__name__}, but "
+                            f"it is a {base}, which runs {runs.__name__}")
         model_cls.implements_process = proc
-        model_cls.implements_protocol = protocol
+        model_cls.implements_protocol = runs
         REGISTRY.register(model_cls)
         return model_cls
 

@@ -30,7 +30,17 @@ def _reject_unknown_keywords(init, cls):
             raise TypeError(
                 f"{type(self).__name__}: unknown parameter{'s' if len(unknown) > 1 else ''} "
                 f"{', '.join(map(repr, unknown))}; accepted: {', '.join(accepted)}")
-        init(self, *args, **kwargs)
+        try:
+            init(self, *args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            if type(exc) not in (TypeError, ValueError) or getattr(exc, "names_process", False):
+                raise
+            # e.g. a Var whose init does not fit its shape: say which Process was being built
+            name = self.__dict__.get("name")
+            where = f"Process '{name}' ({type(self).__name__})" if name else type(self).__name__
+            named = type(exc)(f"{where}: {exc}")
+            named.names_process = True
+            raise named from None
 
     return checked_init
 

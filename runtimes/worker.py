@@ -18,6 +18,7 @@ import numpy as np
 import zmq
 from threadpoolctl import threadpool_limits
 
+from lava_lite.compiler import WORK_PER_EXTRA_WORKER
 from lava_lite.errors import ProcessModelError
 from lava_lite.plan import Plan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes import wire
@@ -373,16 +374,23 @@ class Worker:
         self.socket.close()
 
 
+def blas_threads(plan: Plan, worker: int) -> int:
+    """BLAS threads for ``worker``: its share of the cores, or one if its work per step is
+    too small to split (below WORK_PER_EXTRA_WORKER, where a second worker would not pay
+    either; a threaded 100x100 product is no faster and its timing turns erratic)."""
+    work = sum(p.cost for p in plan.processes if p.worker == worker)
+    if work < WORK_PER_EXTRA_WORKER:
+        return 1
+    return max(1, (os.cpu_count() or 1) // plan.num_workers)
+
+
 def worker_main(plan: Plan, worker: int, network: Network, control_endpoint: str,
                 progress: np.ndarray) -> None:
     """Entry point of a worker OS process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     die_with_parent()
     gc.freeze()  # what the fork inherited is never garbage: keep collections cheap
-    if plan.num_workers > 1:
-        # Workers share the cores: BLAS pools sized for the whole machine would spin
-        # against each other.
-        threadpool_limits(max(1, (os.cpu_count() or 1) // plan.num_workers))
+    threadpool_limits(blas_threads(plan, worker))
     context = zmq.Context()
     network.start_authenticator(context)
     runner = None

@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from lava_lite import (CPU, CompileError, InPort, InPortType, LoihiProcessModel, OutPort,
-                       OutPortType, Process, RunConfig, RunContinuous, RunSteps, Var, VarType,
-                       implements, requires, tag)
+from lava_lite import (CPU, AsyncProtocol, CompileError, InPort, InPortType, LoihiProcessModel,
+                       LoihiProtocol, OutPort, OutPortType, Process, RunConfig, RunContinuous,
+                       RunSteps, Var, VarType, implements, requires, tag)
 from lava_lite.compiler import compile_graph
 from lava_lite.plan import Plan
 from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
@@ -94,6 +94,32 @@ def test_var_get_and_set_before_run():
 def test_var_init_must_fit_shape():
     with pytest.raises(ValueError, match="does not fit"):
         Var((3,), init=[1, 2])
+
+
+def test_a_bad_init_inside_a_process_names_the_process_once():
+    with pytest.raises(ValueError) as info:
+        Counter(shape=(3,), start=[1, 2], name="tally")
+    assert str(info.value).startswith("Process 'tally' (Counter): Var init of shape (2,)")
+
+    class Pair(Process):
+        def __init__(self, *, name=None):
+            super().__init__(name=name)
+            self.inner = Counter(shape=(3,), start=[1, 2], name="inner")
+
+    with pytest.raises(ValueError) as info:
+        Pair(name="outer")
+    assert str(info.value).count("Process '") == 1 and "'inner'" in str(info.value)
+
+
+def test_declared_protocol_must_match_the_model_base():
+    with pytest.raises(TypeError, match="declared protocol=AsyncProtocol, but it is a "
+                                        "LoihiProcessModel"):
+        @implements(proc=Counter, protocol=AsyncProtocol)
+        class WrongProtocol(LoihiProcessModel):
+            pass
+    with pytest.raises(TypeError, match="takes LoihiProtocol or AsyncProtocol"):
+        implements(proc=Counter, protocol=object)
+    assert CounterModel.implements_protocol is LoihiProtocol
 
 
 def test_run_conditions_validate():
