@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -329,6 +330,28 @@ def _expand(process: Process, model: type) -> list[Process]:
     return children
 
 
+class _Problems:
+    """CompileErrors collected over one pass of the compiler, so that a compile reports
+    every Process at fault at once instead of one per attempt."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+
+    @contextmanager
+    def collect(self):
+        try:
+            yield
+        except CompileError as exc:
+            self.messages.append(str(exc))
+
+    def raise_any(self) -> None:
+        if len(self.messages) == 1:
+            raise CompileError(self.messages[0])
+        if self.messages:
+            raise CompileError(f"{len(self.messages)} problems:\n"
+                               + "\n".join(f"- {m}" for m in self.messages))
+
+
 def _expand_graph(start: Process, run_cfg: RunConfig):
     """Every Process connected to ``start`` through ports, probes or hierarchy, with the
     model chosen for each non-probing one (SubProcessModels are built on the way, so their
@@ -337,16 +360,18 @@ def _expand_graph(start: Process, run_cfg: RunConfig):
     chosen: dict[Process, tuple[type[ProcessModel], str]] = {}
     parent_of: dict[Process, Process] = {}
     seen, frontier = {start}, [start]
+    problems = _Problems()
     while frontier:
         process = frontier.pop()
         neighbours = list(process._observers)
         if isinstance(process, ProbingProcess):
             neighbours += [member.process for member, _ in process._probe_requests]
         else:
-            chosen[process] = choose_model(process, run_cfg)
-            if not is_sub_model(chosen[process][0]):
+            with problems.collect():  # no model: reported after the walk, with the others
+                chosen[process] = choose_model(process, run_cfg)
+            if process in chosen and not is_sub_model(chosen[process][0]):
                 _retract(process)
-            else:
+            elif process in chosen:
                 depth, up = 0, process
                 while up in parent_of:
                     depth, up = depth + 1, parent_of[up]
@@ -365,6 +390,7 @@ def _expand_graph(start: Process, run_cfg: RunConfig):
             if other not in seen:
                 seen.add(other)
                 frontier.append(other)
+    problems.raise_any()
 
     def key(process: Process) -> tuple:
         up = parent_of.get(process)
@@ -689,12 +715,14 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
     if duplicates:
         raise CompileError(f"two Processes in one graph share the name(s) {sorted(duplicates)}")
 
-    declared = {}
+    declared, problems = {}, _Problems()
     for process in leaves:
-        declared[process] = _check_declared(process, chosen[process][0])
-        _check_params(process)
-        chosen[process][0].validate(process.name, process.proc_params,
-                                    {n: v.init for n, v in process.members_of(Var).items()})
+        with problems.collect():
+            declared[process] = _check_declared(process, chosen[process][0])
+            _check_params(process)
+            chosen[process][0].validate(process.name, process.proc_params,
+                                        {n: v.init for n, v in process.members_of(Var).items()})
+    problems.raise_any()
 
     channels = []
     for process in leaves:
@@ -713,9 +741,10 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
     for process in leaves:
         for name, port in process.members_of(InPort).items():
             if declared[process][name].required and (ids[process], name) not in fed:
-                raise CompileError(f"InPort '{name}' of Process '{process.name}' is not "
-                                   f"connected, but its model {chosen[process][0].__name__} "
-                                   f"needs input there")
+                problems.messages.append(
+                    f"InPort '{name}' of Process '{process.name}' is not connected, but its "
+                    f"model {chosen[process][0].__name__} needs input there")
+    problems.raise_any()
 
     groups = {ids[p]: device for p in leaves if (device := model_device(chosen[p][0]))}
     order = _schedule(list(ids.values()), channel_plans, names, groups)

@@ -263,6 +263,33 @@ def test_unconnected_required_in_port_is_refused():
         compile_graph(Needy(name="needy"), RunConfig())
 
 
+def test_one_compile_reports_every_process_at_fault():
+    class Orphan(Process):
+        def __init__(self, *, name=None):
+            super().__init__(name=name)
+            self.a_in = InPort((2,))
+
+    src = SourceRingBuffer(data=np.zeros((2, 3)), name="src")
+    lost_a, lost_b = Orphan(name="lost_a"), Orphan(name="lost_b")
+    src.s_out.connect(lost_a.a_in)
+    src.s_out.connect(lost_b.a_in)
+    with pytest.raises(CompileError) as info:
+        compile_graph(src, RunConfig())
+    text = str(info.value)
+    assert text.startswith("2 problems:") and "'lost_a'" in text and "'lost_b'" in text
+
+    fixed_src = SourceRingBuffer(data=np.zeros((2, 3), np.int32), name="fixed_src")
+    good, bad_du, bad_vth = (LIF(shape=(2,), name="good"), LIF(shape=(2,), du=9000, name="bad_du"),
+                             LIF(shape=(2,), vth=-1, name="bad_vth"))
+    for lif in (good, bad_du, bad_vth):
+        fixed_src.s_out.connect(lif.a_in)
+    with pytest.raises(CompileError) as info:
+        compile_graph(fixed_src, RunConfig(select_tag="fixed_pt"))
+    text = str(info.value)
+    assert text.startswith("2 problems:") and "'bad_du'" in text and "'bad_vth'" in text
+    assert "'good'" not in text
+
+
 def test_integer_model_refuses_non_integer_and_out_of_range_values():
     class Small(Process):
         def __init__(self, value, name=None):
