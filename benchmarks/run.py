@@ -329,11 +329,13 @@ class Suite:
             np_plain, np_recording = (workloads.NumpyChain(data),
                                       workloads.NumpyChain(data, record_v_steps=total))
             cfg = run_config(config)
+            blas = fastest_blas_threads(workloads.NumpyChain(data).run, steps)
             try:
-                timed = interleaved({"plain": lambda k: plain.run(k, cfg),
-                                     "monitored": lambda k: monitored.run(k, cfg),
-                                     "numpy": np_plain.run, "numpy_recording": np_recording.run},
-                                    steps, reps)
+                with threadpool_limits(blas):
+                    timed = interleaved({"plain": lambda k: plain.run(k, cfg),
+                                         "monitored": lambda k: monitored.run(k, cfg),
+                                         "numpy": np_plain.run,
+                                         "numpy_recording": np_recording.run}, steps, reps)
                 v = monitored.monitor.get_data()["lif0"]["v"]
                 row["check"] = "ok" if np.array_equal(v, np_recording.record) else "DIFFERS"
                 for key, value in timed.items():
