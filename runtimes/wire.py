@@ -72,8 +72,8 @@ def _shape(shape: Any) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _array(frame, dtype: np.dtype, shape) -> np.ndarray:
-    shape = _shape(shape)
+def _array(frame, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """The read-only array in ``frame``; ``dtype`` and ``shape`` are already checked."""
     buffer = memoryview(frame)
     expected = dtype.itemsize * math.prod(shape)  # Python ints: no overflow
     if buffer.nbytes != expected:
@@ -107,10 +107,13 @@ def decode_data(frames: list, expected: dict[int, tuple[np.dtype, tuple]]) -> tu
     if not _is_int(step, 1, MAX_STEP):
         raise WireError(f"bad step {step!r}")
     dtype, want_shape = expected[channel]
-    if _dtype(dtype_name) != dtype or _shape(shape) != tuple(want_shape):
-        raise WireError(f"channel {channel}: got {dtype_name} {shape}, expected {dtype.str} "
-                        f"{list(want_shape)}")
-    return channel, step, _array(frames[1], dtype, shape)
+    # Equal to what the plan says the channel carries (as ints: 1.0 and True equal 1): no
+    # other check of the fields is needed.
+    if dtype_name != dtype.str or shape != list(want_shape) or not all(
+            type(d) is int for d in shape):
+        raise WireError(f"channel {channel}: got {dtype_name!r} {shape!r}, expected "
+                        f"{dtype.str} {list(want_shape)}")
+    return channel, step, _array(frames[1], dtype, tuple(want_shape))
 
 
 # -- control -------------------------------------------------------------------------------
@@ -229,6 +232,6 @@ def decode_control(frames: list) -> tuple[_Msg, list[np.ndarray]]:
     if len(message.arrays) != len(frames) - 1:
         raise WireError(f"control message announces {len(message.arrays)} arrays but carries "
                         f"{len(frames) - 1}")
-    arrays = [_array(frame, _dtype(dtype), list(shape))
+    arrays = [_array(frame, _dtype(dtype), _shape(list(shape)))
               for frame, (dtype, shape) in zip(frames[1:], message.arrays)]
     return message, arrays
