@@ -33,14 +33,15 @@ def _reject_unknown_keywords(init, cls):
         try:
             init(self, *args, **kwargs)
         except (TypeError, ValueError) as exc:
-            if type(exc) not in (TypeError, ValueError) or getattr(exc, "names_process", False):
+            # e.g. a Var whose init does not fit its shape: say which Process was being built,
+            # unless the message does already; keep the traceback to the failing line.
+            name, kind, text = self.__dict__.get("name"), type(self).__name__, str(exc)
+            named_already = text.startswith(("Process '", kind)) or bool(name) and (
+                f"'{name}'" in text or text.startswith((f"{name}:", f"{name}.")))
+            if type(exc) not in (TypeError, ValueError) or named_already:
                 raise
-            # e.g. a Var whose init does not fit its shape: say which Process was being built
-            name = self.__dict__.get("name")
-            where = f"Process '{name}' ({type(self).__name__})" if name else type(self).__name__
-            named = type(exc)(f"{where}: {exc}")
-            named.names_process = True
-            raise named from None
+            where = f"Process '{name}' ({kind})" if name else kind
+            raise type(exc)(f"{where}: {text}").with_traceback(exc.__traceback__) from None
 
     return checked_init
 

@@ -1,5 +1,6 @@
 """Frontend API: Processes, ports, Vars, model selection and the compiled plan."""
 import json
+import traceback
 
 import numpy as np
 import pytest
@@ -109,6 +110,25 @@ def test_a_bad_init_inside_a_process_names_the_process_once():
     with pytest.raises(ValueError) as info:
         Pair(name="outer")
     assert str(info.value).count("Process '") == 1 and "'inner'" in str(info.value)
+
+
+def _helper_with_a_typo():
+    return np.zeros(3, dtyp=float)
+
+
+def test_an_error_while_building_a_process_keeps_its_traceback_and_names_it_once():
+    class Buggy(Process):
+        def __init__(self, *, name=None):
+            super().__init__(name=name)
+            _helper_with_a_typo()
+
+    with pytest.raises(TypeError) as info:
+        Buggy(name="buggy")
+    assert str(info.value).startswith("Process 'buggy' (Buggy): ")
+    assert "_helper_with_a_typo" in "".join(traceback.format_exception(info.value))
+    with pytest.raises(ValueError) as info:
+        Dense(weights=np.zeros(3), name="flat")  # Dense's own message names it already
+    assert str(info.value).count("flat") == 1
 
 
 def test_declared_protocol_must_match_the_model_base():

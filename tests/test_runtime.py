@@ -9,7 +9,8 @@ import pytest
 from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, ProcessModelError,
                        RunConfig, RunContinuous, RunStateError, RunSteps, Var, VarType,
                        WorkerDiedError, implements, tag)
-from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer
+from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
+from lava_lite.proc_lib.lif.models import PyLifFloat
 from lava_lite.runtimes.multiprocess import MultiprocessRuntime
 from reference_network import build, load_trace, recorded
 from process_helpers import alive
@@ -265,3 +266,45 @@ def test_run_stats_show_time_and_traffic(workers):
         assert stats.workers[sender].messages_sent == 30
         assert stats.workers[sender].bytes_sent == 30 * 3 * 8
     assert "ramp" in str(stats) and "compute s" in str(stats)
+
+
+class AdaptiveLIF(LIF):
+    """A LIF whose model raises its threshold by 100 after every step (``in_place``: by
+    changing the vth array, else by assigning a new one)."""
+
+    def __init__(self, *, in_place: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.proc_params["in_place"] = in_place
+
+
+@implements(proc=AdaptiveLIF)
+@tag("floating_pt")
+class AdaptiveLIFModel(PyLifFloat):
+    def post_guard(self):
+        return True
+
+    def run_post_mgmt(self):
+        if self.proc_params["in_place"]:
+            self.vth += 100.0
+        else:
+            self.vth = self.vth + 100.0
+
+
+def _adaptive_run(workers, in_place):
+    src = SourceRingBuffer(data=np.ones((2, 1)), name="src")
+    lif = AdaptiveLIF(shape=(2,), du=0.0, dv=0.0, vth=0.5, in_place=in_place, name="adaptive")
+    sink = sink_of(lif.s_out, 4)
+    src.s_out.connect(lif.a_in)
+    with src:
+        src.run(RunSteps(4), RunConfig(select_tag="floating_pt", workers=workers))
+        return lif.vth.get(), sink.data.get()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_float_lif_sees_its_threshold_change_or_says_how_to_change_it(workers):
+    # Input 1 every step, no decay: v = 1, 2, 3, 4; vth 0.5 at step 1, then 100.5, 200.5, ...
+    vth, spikes = _adaptive_run(workers, in_place=False)
+    np.testing.assert_array_equal(vth, [400.5])
+    np.testing.assert_array_equal(spikes[0], [1.0, 0.0, 0.0, 0.0])
+    with pytest.raises(ProcessModelError, match=r"(?s)'adaptive'.*run_post_mgmt.*read-only"):
+        _adaptive_run(workers, in_place=True)  # would go unseen by the per-neuron copy

@@ -14,7 +14,11 @@ from lava_lite.proc_lib.lif.process import LIF
 @requires(CPU)
 @tag("floating_pt")
 class PyLifFloat(LoihiProcessModel):
-    """Float LIF; ``bias_exp`` is not used in float (as in Lava)."""
+    """Float LIF; ``bias_exp`` is not used in float (as in Lava).
+
+    ``du``, ``dv`` and ``vth`` are spread to one value per neuron once and are read-only
+    inside the model: a subclass that adapts them assigns a new array (``self.vth = ...``),
+    as ``set()`` and RefPort writes do, rather than changing them in place."""
 
     a_in = InPortType(np.float64)
     s_out = OutPortType(np.float64)
@@ -48,6 +52,8 @@ class PyLifFloat(LoihiProcessModel):
 
     def _spread_factors(self) -> None:
         self._factors_of = (self.du, self.dv, self.vth)
+        for made_from in self._factors_of:  # an in-place change would go unseen: refuse it
+            made_from.setflags(write=False)
         shape = self.u.shape
         self._keep_u = np.broadcast_to(1 - self.du, shape).copy()
         self._keep_v = np.broadcast_to(1 - self.dv, shape).copy()
