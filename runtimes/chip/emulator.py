@@ -3,11 +3,13 @@ ZeroMQ. Run it by hand to share one chip between runs or machines::
 
     lava-lite-chip --address tcp://127.0.0.1:5555 --neurons-per-core 1024
     python -m lava_lite.runtimes.chip.emulator --address ipc:///tmp/mychip/chip
+    lava-lite-chip --address tcp://0.0.0.0:5555 --keys ~/.lava_lite/chip-keys
 
 and give the address to the runtime: ``RunConfig(target="chip",
-chip_options={"address": "tcp://127.0.0.1:5555"})``. Without an address the runtime starts
-one itself (in a private directory, ended with the run). See ``config.py`` for the model of
-the chip and ``protocol.py`` for its messages.
+chip_options={"address": "tcp://127.0.0.1:5555"})`` (with ``"keys": DIR`` for a chip started
+with ``--keys``). Without an address the runtime starts one itself (in a private directory,
+ended with the run). See ``config.py`` for the model of the chip and ``protocol.py`` for its
+messages.
 
 Arithmetic: bit-accurate Loihi CUBA LIF compartments and 8-bit synapse tables, computed with
 ``lava_lite.fixed_point`` (the functions of the CPU fixed-point models), vectorised over all
@@ -21,7 +23,10 @@ host's axon input) to the synapse groups, whose blocks compute activations for t
 input, exactly as on the CPU.
 
 Security: ipc:// addresses should live in a directory only you can enter (the runtime makes
-one); tcp:// is unauthenticated: bind it to 127.0.0.1 or a trusted network only.
+one). A tcp:// address other than loopback needs ``--keys DIR``: the chip is then a CurveZMQ
+server (traffic encrypted) admitting only the clients whose certificates are in DIR (see
+``keys.py``); a new DIR gets the chip's and a client's key pairs, and the start-up message
+says which two files the client needs. Loopback tcp:// without keys admits any local user.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ from lava_lite import fixed_point as fxp
 from lava_lite.runtimes.orphans import die_with_parent
 from lava_lite.runtimes.chip.config import (COMPARTMENT_VARS, ChipConfig, ChipConfigSpec,
                                             ChipError, ChipLimits, check_config)
+from lava_lite.runtimes.chip.keys import ChipKeys, chip_keys, is_loopback, make_keys
 
 POLL_MS = 250  # how often an idle chip checks that its parent is still there
 
@@ -293,9 +299,11 @@ class Chip:
 
 # -- the server ------------------------------------------------------------------------------
 def serve(address: str, limits: ChipLimits, parent_pid: int | None = None,
-          announce: bool = True) -> None:
-    """Answer requests on ``address`` until ``shutdown`` (or until ``parent_pid`` is gone)."""
+          announce: bool = True, keys: ChipKeys | None = None) -> None:
+    """Answer requests on ``address`` until ``shutdown`` (or until ``parent_pid`` is gone).
+    With ``keys``: as a CurveZMQ server admitting the clients certified in their directory."""
     import zmq
+    from zmq.auth.thread import ThreadAuthenticator
 
     from lava_lite.runtimes.chip import protocol
     from lava_lite.runtimes.chip.config import ChipConfig
@@ -304,13 +312,24 @@ def serve(address: str, limits: ChipLimits, parent_pid: int | None = None,
     chip = Chip(limits)
     owner = None  # identity of the client whose configuration is loaded
     context = zmq.Context()
+    authenticator = None
     socket = context.socket(zmq.ROUTER)
     socket.setsockopt(zmq.LINGER, 1000)
+    if keys is not None:
+        # The ZAP handler must run before the first client connects: without one, a Curve
+        # server admits any client key.
+        authenticator = ThreadAuthenticator(context)
+        authenticator.start()
+        authenticator.configure_curve(domain="*", location=keys.directory)
+        socket.curve_server = True
+        socket.curve_secretkey = keys.secret
+        socket.curve_publickey = keys.public
     socket.bind(address)
     if announce:
+        admits = "any client" if keys is None else f"clients certified in {keys.directory}"
         print(f"lava-lite-chip: {limits.num_cores} cores x {limits.neurons_per_core} neurons, "
-              f"{limits.synapses_per_core} synapses per core; listening on {address} "
-              f"(pid {os.getpid()})", file=sys.stderr, flush=True)
+              f"{limits.synapses_per_core} synapses per core; listening on {address}, "
+              f"admitting {admits} (pid {os.getpid()})", file=sys.stderr, flush=True)
     try:
         while True:
             if not socket.poll(POLL_MS):
@@ -347,6 +366,8 @@ def serve(address: str, limits: ChipLimits, parent_pid: int | None = None,
                 return
     finally:
         socket.close()
+        if authenticator is not None:
+            authenticator.stop()
         context.term()
 
 
@@ -402,23 +423,42 @@ def main(argv=None) -> int:
     parser.add_argument("--synapses-per-core", type=int,
                         default=ChipLimits().synapses_per_core,
                         help="synapses per core (default: %(default)s)")
+    parser.add_argument("--keys", metavar="DIR", default=None,
+                        help="CurveZMQ key directory (made if it has no chip key): the chip's "
+                             "key pair and the certificates (*.key) of the clients it admits; "
+                             "needed for a tcp address other than loopback")
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="exit when this process (the one that started the chip) is gone")
     parser.add_argument("--quiet", action="store_true", help="no start-up line on stderr")
     args = parser.parse_args(argv)
     if not args.address.startswith(("ipc://", "tcp://")):
         parser.error(f"--address must start with ipc:// or tcp://, got {args.address!r}")
+    if args.keys is None and not is_loopback(args.address):
+        parser.error(f"--address {args.address} may be reached from other machines: give "
+                     f"--keys DIR (CurveZMQ keys, made in DIR if it has none) or listen on "
+                     f"127.0.0.1")
     try:
         limits = ChipLimits(num_cores=args.num_cores, neurons_per_core=args.neurons_per_core,
                             synapses_per_core=args.synapses_per_core)
     except ValueError as exc:
         parser.error(str(exc))
+    keys = None
+    if args.keys is not None:
+        try:
+            made = make_keys(args.keys)
+            keys = chip_keys(args.keys)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--keys {args.keys}: {exc}")
+        if made:
+            print(f"lava-lite-chip: made CurveZMQ keys in {args.keys}; copy "
+                  f"{' and '.join(made)} to a directory on the machine running lava_lite and "
+                  f"give that directory as chip_options['keys']", file=sys.stderr, flush=True)
     if args.parent_pid is not None:
         _die_with_parent(args.parent_pid)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runtime's to handle
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the socket on the way out
     try:
-        serve(args.address, limits, args.parent_pid, announce=not args.quiet)
+        serve(args.address, limits, args.parent_pid, announce=not args.quiet, keys=keys)
     except KeyboardInterrupt:
         pass
     return 0

@@ -3,22 +3,26 @@
 The executor gives the partition every chip Process it hosts (the compiler puts them all on
 one worker and schedules them as one node). At start the partition maps them to a chip
 configuration (``mapping.py``), starts the emulated chip (or connects to the one at
-``chip_options["address"]``) and loads it. Each step it sends the data of its ports fed by
-CPU Processes, runs one chip step and hands the outputs read by CPU Processes or Monitors
-back to the executor, which sends them on as a hosted Process would. get/set and probes go
-through the driver; ``close()`` ends the chip it started.
+``chip_options["address"]``, with the CurveZMQ keys in ``chip_options["keys"]``) and loads
+it. Each step it sends the data of its ports fed by CPU Processes, runs one chip step and
+hands the outputs read by CPU Processes or Monitors back to the executor, which sends them on
+as a hosted Process would. get/set and probes go through the driver; ``close()`` ends the
+chip it started.
 """
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator)
 
 from lava_lite import fixed_point as fxp
 from lava_lite.errors import CompileError, ProcessModelError
 from lava_lite.model import REGISTRY
 from lava_lite.runtimes.chip.config import ChipError, ChipLimitError, ChipLimits
+from lava_lite.runtimes.chip.keys import client_keys, is_loopback
 from lava_lite.runtimes.chip.mapping import LIF, chip_role, map_partition
 from lava_lite.runtimes.chip.zmq_driver import ChipRequestError, ZmqChipDriver
 from lava_lite.runtimes.executor import RuntimeInPort, RuntimeOutPort, probe_buffer
@@ -29,10 +33,12 @@ DEVICE = "chip"
 
 class ChipOptions(BaseModel):
     """``RunConfig(chip_options={...})``: ``address`` of a running emulator (None: start
-    one), the chip's limits, and ``timeout`` (seconds to wait for an answer)."""
+    one), ``keys`` (the directory of its CurveZMQ keys, needed unless the address is on this
+    machine), the chip's limits, and ``timeout`` (seconds to wait for an answer)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     address: str | None = None
+    keys: Path | None = Field(None, validate_default=True)
     num_cores: int = Field(ChipLimits().num_cores, ge=1)
     neurons_per_core: int = Field(ChipLimits().neurons_per_core, ge=1)
     synapses_per_core: int = Field(ChipLimits().synapses_per_core, ge=1)
@@ -43,6 +49,22 @@ class ChipOptions(BaseModel):
     def _address(cls, value):
         if value is not None and not value.startswith(("ipc://", "tcp://")):
             raise ValueError("must start with ipc:// or tcp://")
+        return value
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value, info: ValidationInfo):
+        address = info.data.get("address")
+        if value is None:
+            if address is not None and not is_loopback(address):
+                raise ValueError(f"the chip at {address} is reached over the network: give "
+                                 f"the directory of its CurveZMQ keys (chip.key and "
+                                 f"client.key_secret, made by lava-lite-chip --keys DIR)")
+            return value
+        if address is None:
+            raise ValueError("keys are for a chip started by hand: give its address too (the "
+                             "chip the runtime starts needs none)")
+        client_keys(value)  # refuse a directory without the files the driver will need
         return value
 
     def limits(self) -> ChipLimits:
@@ -91,7 +113,8 @@ class ChipPartition(Partition):
         self.readout_values: list[np.ndarray] = []
         try:
             options = parse_options(plan.device_options.get(DEVICE, {}))
-            self.driver = ZmqChipDriver(options.address, options.limits(), options.timeout)
+            self.driver = ZmqChipDriver(options.address, options.limits(), options.timeout,
+                                        options.keys)
             self.info = self.driver.open()
             self.mapping = map_partition(specs, plan.channels, self.info.limits)
             self.driver.load(self.mapping.config)

@@ -1,6 +1,7 @@
 """The driver of the emulated chip: requests over ZeroMQ (a DEALER talking to the chip's
 ROUTER) in the chip protocol (``protocol.py``), and, when no address is given, the emulator
-itself, started as a child OS process listening in a private directory.
+itself, started as a child OS process listening in a private directory. A chip started by
+hand with ``--keys`` is reached as a CurveZMQ client with the keys of ``keys.py``.
 """
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ import weakref
 
 import numpy as np
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from lava_lite.runtimes.chip import protocol
 from lava_lite.runtimes.chip.config import (ChipConfig, ChipConfigError, ChipError, ChipLimitError,
                                             ChipLimits)
 from lava_lite.runtimes.chip.driver import (ChipDiedError, ChipDriver, ChipInfo, ChipTimeoutError,
                                             StepResult)
+from lava_lite.runtimes.chip.keys import client_keys
 from lava_lite.runtimes.network import remove_stale_directories
 from lava_lite.runtimes.wire import WireError
 
@@ -31,6 +34,15 @@ RECONNECT_MS = 2  # the emulator binds while we connect: retry fast
 STOP_GRACE_SECONDS = 2.0
 REMOTE_TIMEOUT_SECONDS = 60.0  # default wait for a chip we did not start (and cannot watch)
 STARTUP_TIMEOUT_SECONDS = 60.0
+HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                    | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+
+
+class ChipAuthError(ChipError):
+    """The CurveZMQ handshake failed: the chip refused this client's keys, or the client
+    does not have the chip's (or the chip uses none)."""
+
+    kind = "auth"
 
 
 class ChipRequestError(ChipError):
@@ -111,15 +123,18 @@ class ZmqChipDriver(ChipDriver):
     """Driver of an emulated chip over ZeroMQ.
 
     ``address``: a running emulator (``ipc://...`` or ``tcp://...``); None starts one with
-    ``limits``. ``timeout``: seconds to wait for any answer (default: unlimited for a chip
-    this driver started, whose death it notices at once; REMOTE_TIMEOUT_SECONDS otherwise).
-    Requests are serialised by a lock, so ``close()`` from another thread is safe.
+    ``limits``. ``keys``: for a chip started with ``--keys``, a directory holding its
+    ``chip.key`` and this client's ``client.key_secret``. ``timeout``: seconds to wait for
+    any answer (default: unlimited for a chip this driver started, whose death it notices at
+    once; REMOTE_TIMEOUT_SECONDS otherwise). Requests are serialised by a lock, so
+    ``close()`` from another thread is safe.
     """
 
     def __init__(self, address: str | None = None, limits: ChipLimits | None = None,
-                 timeout: float | None = None):
+                 timeout: float | None = None, keys=None):
         self.address = address
         self.limits = limits or ChipLimits()
+        self.keys = keys
         self.timeout = timeout if timeout is not None else (
             None if address is None else REMOTE_TIMEOUT_SECONDS)
         self.emulator: EmulatorProcess | None = None
@@ -132,6 +147,7 @@ class ZmqChipDriver(ChipDriver):
         self._lock = threading.Lock()
         self._loaded = False
         self._closed = False
+        self._handshake: zmq.Socket | None = None  # handshake failures, while saying hello
 
     # -- connection ------------------------------------------------------------------------
     def open(self) -> ChipInfo:
@@ -143,9 +159,23 @@ class ZmqChipDriver(ChipDriver):
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 100)
-        self.socket.connect(self.address)
-        timeout = self.timeout if self.emulator is None else STARTUP_TIMEOUT_SECONDS
-        reply = self._request("hello", timeout=timeout)
+        if self.keys is not None:
+            keys = client_keys(self.keys)
+            self.socket.curve_serverkey = keys.server_public
+            self.socket.curve_publickey = keys.public
+            self.socket.curve_secretkey = keys.secret
+        timeout = STARTUP_TIMEOUT_SECONDS
+        if self.emulator is None:  # a chip started by hand: report refused keys at once
+            timeout = self.timeout
+            self._handshake = self.socket.get_monitor_socket(HANDSHAKE_FAILED)
+        try:
+            self.socket.connect(self.address)
+            reply = self._request("hello", timeout=timeout)
+        finally:
+            if self._handshake is not None:
+                self.socket.disable_monitor()
+                self._handshake.close(linger=0)
+                self._handshake = None
         hello = protocol.parse(protocol.HelloReply, reply.body)
         self.info = ChipInfo(limits=hello.limits, pid=hello.pid, step=hello.step)
         return self.info
@@ -244,6 +274,9 @@ class ZmqChipDriver(ChipDriver):
                     raise ChipRequestError(error.message, error.kind, error.group,
                                            error.variable, error.indices)
                 return message
+            if self._handshake is not None and self._handshake.poll(0):
+                raise ChipAuthError(self._handshake_text(
+                    recv_monitor_message(self._handshake)))
             if self.emulator is not None:
                 how = self.emulator.exit_description()
                 if how is not None:
@@ -252,3 +285,14 @@ class ZmqChipDriver(ChipDriver):
             if deadline is not None and time.monotonic() > deadline:
                 raise ChipTimeoutError(f"the chip at {self.address} did not answer '{op}' "
                                        f"within {timeout:g} s")
+
+    def _handshake_text(self, event: dict) -> str:
+        """Why the chip at ``address`` and this client could not agree, from a monitor event
+        (whose kind is not reliable: a peer that hangs up may show as any failure)."""
+        failed = f"the handshake with the chip at {self.address} failed " \
+                 f"({zmq.Event(event['event']).name})"
+        if self.keys is None:
+            return f"{failed}: a chip started with --keys needs chip_options['keys']"
+        return (f"{failed}: is chip.key in chip_options['keys'] = {self.keys} this chip's key, "
+                f"does the chip's key directory hold the matching client.key, and was the chip "
+                f"started with --keys?")
