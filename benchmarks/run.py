@@ -66,7 +66,7 @@ SECTIONS = ("pipeline", "chain", "monitor", "getset", "compile", "sparse", "chip
 # Steps per repetition, repetitions, and the sizes to run, per mode.
 MODES = {
     "full": {
-        "pipeline": [(100, 5000, 5), (1000, 1000, 5), (4000, 100, 3)],  # (n, steps, reps)
+        "pipeline": [(100, 5000, 5), (1000, 1000, 5), (4000, 100, 5)],  # (n, steps, reps)
         "pipeline_configs": ("default", "workers=1", "per_process", "workers=0"),
         "chain": [(2, 3000, 5), (8, 1000, 5), (16, 500, 5)],  # (K, steps, reps) at n = 100
         "chain_configs": ("default", "per_process"),
