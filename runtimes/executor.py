@@ -8,7 +8,6 @@ before its spike phase, so a model never blocks half-way through its own code.
 from __future__ import annotations
 
 import traceback
-from time import perf_counter
 
 import numpy as np
 
@@ -148,6 +147,11 @@ class AsyncOutPort(RuntimeOutPort):
             if arrival <= num_steps:
                 buffer[arrival - 1] = data
         self._hosted.advance(self.count)
+
+
+def _as_dtype(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """What a receiving port of ``dtype`` gets: the array itself, or a read-only cast."""
+    return data if data.dtype == dtype else read_only(data.astype(dtype))
 
 
 def probe_buffer(buffers: dict, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -398,10 +402,7 @@ class Executor:
             return None
 
         def convert(data: np.ndarray) -> np.ndarray:
-            if transform is not None:
-                data = transform(data)
-            return data if data.dtype == receiver.dtype else read_only(
-                data.astype(receiver.dtype))
+            return _as_dtype(data if transform is None else transform(data), receiver.dtype)
         return convert
 
     def _take(self, channel: int, step: int) -> np.ndarray:
@@ -415,9 +416,7 @@ class Executor:
     def _gather(self, gathered: list, t: int) -> None:
         for port, channels in gathered:
             if len(channels) == 1:
-                data = self._take(channels[0], t)
-                port._data = data if data.dtype == port.dtype else read_only(
-                    data.astype(port.dtype))
+                port._data = _as_dtype(self._take(channels[0], t), port.dtype)
             else:
                 total = np.zeros(port.shape, port.dtype)
                 for channel in channels:  # fixed order: by channel id, i.e. by source
