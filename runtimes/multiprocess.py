@@ -22,9 +22,8 @@ from lava_lite.runtime_registry import register_runtime
 from lava_lite.runtimes import wire
 from lava_lite.runtimes.watch import RunWatch
 from lava_lite.runtimes.network import Network
-from lava_lite.runtimes.worker import worker_main
+from lava_lite.runtimes.worker import STARTUP_TIMEOUT_SECONDS, worker_main
 
-STARTUP_TIMEOUT_SECONDS = 30.0
 POLL_MS = 200
 STOP_GRACE_SECONDS = 1.0
 
@@ -67,20 +66,32 @@ class MultiprocessRuntime:
         fork = multiprocessing.get_context("fork")  # workers see models defined in scripts
         try:
             self.network = Network(self.transport)
+            # Fork before this process starts ZeroMQ's threads (a fork of a process that runs
+            # threads may deadlock; Python 3.12+ warns): each worker learns the control
+            # endpoint through a pipe once it is bound.
+            endpoint_pipes = []
+            for w in range(self.plan.num_workers):
+                reader, writer = fork.Pipe(duplex=False)
+                process = fork.Process(target=worker_main,
+                                       args=(self.plan, w, self.network, reader,
+                                             self.watch.progress),
+                                       name=f"lava_lite-worker-{w}", daemon=True)
+                process.start()
+                reader.close()
+                self.processes.append(process)
+                endpoint_pipes.append(writer)
             self.context = zmq.Context()
             self.network.start_authenticator(self.context)
             self.router = self.context.socket(zmq.ROUTER)
             self.router.setsockopt(zmq.LINGER, 0)
             self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            self.control_endpoint = control_endpoint = self.network.bind(self.router,
-                                                                         "control")
-            for w in range(self.plan.num_workers):
-                process = fork.Process(target=worker_main,
-                                       args=(self.plan, w, self.network, control_endpoint,
-                                             self.watch.progress),
-                                       name=f"lava_lite-worker-{w}", daemon=True)
-                process.start()
-                self.processes.append(process)
+            self.control_endpoint = self.network.bind(self.router, "control")
+            for writer in endpoint_pipes:
+                with writer:
+                    try:
+                        writer.send_bytes(self.control_endpoint.encode())
+                    except OSError:
+                        pass  # that worker is gone already: _collect reports it
             # Workers bind first, then each learns where its downstream peers listen.
             bound = self._collect(wire.Bound, timeout=STARTUP_TIMEOUT_SECONDS)
             self.data_endpoints = {(receiver, int(sender)): endpoint
@@ -123,9 +134,10 @@ class MultiprocessRuntime:
 
     # -- messaging -------------------------------------------------------------------------
     def _send(self, worker: int, message, arrays=(), quiet: bool = False) -> None:
-        try:
+        try:  # copied: a zero-copy send of a large frame starts pyzmq's garbage-collector
+            # thread in the user's process for good, and later forks would then run threads
             self.router.send_multipart([str(worker).encode(),
-                                        *wire.encode_control(message, arrays)], copy=False)
+                                        *wire.encode_control(message, arrays)])
         except zmq.ZMQError:
             if quiet:
                 return

@@ -33,6 +33,8 @@ PARENT_CHECK_SECONDS = 0.25
 RECONNECT_MS = 2
 MAX_STEPS_AHEAD = 16 * MIN_HIGH_WATER_MARK
 CONTROL_CHECK_SECONDS = 0.002
+STARTUP_TIMEOUT_SECONDS = 30.0  # workers: to bind, report and learn the control endpoint
+MAX_ENDPOINT_BYTES = 4096
 
 
 # A traceback travels in one control header: keep its end (where the error is) if it is huge.
@@ -384,13 +386,21 @@ def blas_threads(plan: Plan, worker: int) -> int:
     return max(1, (os.cpu_count() or 1) // plan.num_workers)
 
 
-def worker_main(plan: Plan, worker: int, network: Network, control_endpoint: str,
+def worker_main(plan: Plan, worker: int, network: Network, endpoint_pipe,
                 progress: np.ndarray) -> None:
-    """Entry point of a worker OS process."""
+    """Entry point of a worker OS process; ``endpoint_pipe`` brings the coordinator's control
+    endpoint once it is bound."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     die_with_parent()
     gc.freeze()  # what the fork inherited is never garbage: keep collections cheap
     threadpool_limits(blas_threads(plan, worker))
+    with endpoint_pipe:
+        if not endpoint_pipe.poll(STARTUP_TIMEOUT_SECONDS):
+            return  # the coordinator never got as far as binding: nothing to serve
+        try:
+            control_endpoint = endpoint_pipe.recv_bytes(MAX_ENDPOINT_BYTES).decode()
+        except (EOFError, OSError):
+            return  # the coordinator failed before it could tell us
     context = zmq.Context()
     network.start_authenticator(context)
     runner = None

@@ -255,7 +255,9 @@ class ZmqChipDriver(ChipDriver):
     def _exchange(self, op, body, arrays, timeout):
         self._seq += 1
         seq = self._seq
-        self.socket.send_multipart(protocol.encode(op, seq, body, arrays), copy=False)
+        # Copied: the driver may live in the user's process, where a zero-copy send would
+        # start pyzmq's garbage-collector thread for good (see MultiprocessRuntime._send).
+        self.socket.send_multipart(protocol.encode(op, seq, body, arrays))
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self.socket.poll(POLL_MS):
