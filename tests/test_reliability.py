@@ -127,3 +127,41 @@ def test_killed_user_process_leaves_no_orphans():
     proc.kill()
     proc.wait(timeout=10)
     assert gone(pids, within=3.0)
+
+
+THREADS_AT_FORK = textwrap.dedent("""
+    import os
+    import numpy as np
+    from lava_lite import RunConfig, RunSteps
+    from lava_lite.proc_lib import LIF, Dense, SourceRingBuffer
+
+    threads_at_fork, fork = [], os.fork
+
+    def counting_fork():
+        threads_at_fork.append(len(os.listdir("/proc/self/task")))
+        return fork()
+
+    os.fork = counting_fork
+    for transport in ("ipc", "tcp"):  # twice: the first run must leave no thread behind
+        source = SourceRingBuffer(data=np.ones((1000, 4)))
+        dense = Dense(weights=np.eye(1000))
+        lif = LIF(shape=(1000,), du=0.1, dv=0.1, vth=1.0)
+        source.s_out.connect(dense.s_in)
+        dense.a_out.connect(lif.a_in)
+        cfg = RunConfig(select_tag="floating_pt", workers="per_process", transport=transport)
+        source.run(RunSteps(5), cfg)
+        dense.weights.set(np.full((1000, 1000), 0.5))  # 8 MB: a large control message
+        source.run(RunSteps(5), cfg)
+        source.stop()
+    print(len(threads_at_fork), max(threads_at_fork), len(os.listdir("/proc/self/task")))
+""")
+
+
+def test_workers_are_forked_while_the_user_process_runs_one_thread():
+    # A fork of a process that runs threads may deadlock the child (Python 3.12+ warns).
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", THREADS_AT_FORK], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    forks, most_threads, threads_after = map(int, out.stdout.split())
+    assert forks == 6 and most_threads == 1 and threads_after == 1, out.stdout
