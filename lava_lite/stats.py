@@ -8,8 +8,8 @@ from dataclasses import dataclass
 class ProcessStats:
     name: str
     worker: int
-    compute_seconds: float  # in its spike phase and sending
-    wait_seconds: float  # waiting for its inputs to arrive
+    compute_seconds: float  # in its spike phase and sending (less any wait for a receiver)
+    wait_seconds: float  # waiting for its inputs, or for a receiver that was behind
 
 
 @dataclass(frozen=True)

@@ -70,12 +70,15 @@ def compile_step(executor) -> tuple[Callable[[], int], str]:
 
 def _unit_lines(ns: _Namespace, k: int, unit, gathered: list, outputs: list) -> list[str]:
     name = ns.name(unit, "unit")
+    sends_remote = any(remote for *_, remote, _ in outputs)
     lines = [f"    # {getattr(unit, 'spec', unit).name!r}"]
     if gathered:
         lines += [f"    gather({ns.name(gathered, 'inputs')}, t)",
                   "    now = perf_counter()",
                   f"    waiting[{k}] += now - clock",
                   "    clock = now"]
+    if sends_remote:
+        lines.append("    blocked = 0.0  # seconds sends waited for a receiver that was behind")
     index = unit.progress_index
     index = index if isinstance(index, int) else ns.name(index, "members")
     lines += ["    try:",
@@ -85,9 +88,13 @@ def _unit_lines(ns: _Namespace, k: int, unit, gathered: list, outputs: list) -> 
               f"    progress[{index}] = t"]
     for port, delayed, handoffs, inboxed, remote, probes in outputs:
         lines += _output_lines(ns, name, port, delayed, handoffs, inboxed, remote, probes)
-    lines += ["    now = perf_counter()",
-              f"    computing[{k}] += now - clock",
-              "    clock = now"]
+    lines.append("    now = perf_counter()")
+    if sends_remote:  # time blocked on a slow receiver counts as waiting
+        lines += [f"    computing[{k}] += now - clock - blocked",
+                  f"    waiting[{k}] += blocked"]
+    else:
+        lines.append(f"    computing[{k}] += now - clock")
+    lines.append("    clock = now")
     return lines
 
 
@@ -111,7 +118,7 @@ def _output_lines(ns: _Namespace, unit: str, port, delayed: bool, handoffs: list
         lines.append(f"    inbox[({channel}, {arrival})] = data")
     if remote:
         send = ns.name(ns.objects["executor"].transport.send, "send")
-        lines += [f"    {send}({channel}, {arrival}, data)" for channel in remote]
+        lines += [f"    blocked += {send}({channel}, {arrival}, data)" for channel in remote]
     for buffer, num_steps in probes:
         lines += [f"    if {arrival} <= {num_steps}:  # as received",
                   f"        {ns.name(buffer, 'probe')}[{arrival} - 1] = data"]

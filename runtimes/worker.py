@@ -137,17 +137,22 @@ class ZmqTransport:
         self.sockets.append(sock)
         return sock
 
-    def send(self, channel: int, step: int, array: np.ndarray) -> None:
+    def send(self, channel: int, step: int, array: np.ndarray) -> float:
+        """Send step ``step``'s data on ``channel``; returns the seconds spent waiting for
+        a receiver that was behind (run stats count them as waiting, not computing)."""
         sock = self.destination[channel]
         frames = wire.encode_data(channel, step, array)
         self.counters[0] += 1
         self.counters[1] += array.nbytes
+        blocked = 0.0
         while True:
             try:
                 sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
-                return
+                return blocked
             except zmq.Again:  # the receiver is behind: wait, but keep hearing control
+                start = time.perf_counter()
                 self._wait(sock, zmq.POLLOUT)
+                blocked += time.perf_counter() - start
 
     def receive(self, channel: int, step: int) -> np.ndarray:
         sock, expected = self.source[channel]

@@ -6,9 +6,9 @@ import time
 import numpy as np
 import pytest
 
-from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, ProcessModelError,
-                       RunConfig, RunContinuous, RunStateError, RunSteps, Var, VarType,
-                       WorkerDiedError, implements, tag)
+from lava_lite import (InPort, InPortType, LoihiProcessModel, OutPort, OutPortType, Process,
+                       ProcessModelError, RunConfig, RunContinuous, RunStateError, RunSteps, Var,
+                       VarType, WorkerDiedError, implements, tag)
 from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
 from lava_lite.proc_lib.lif.models import PyLifFloat
 from lava_lite.runtimes.multiprocess import MultiprocessRuntime
@@ -266,6 +266,37 @@ def test_run_stats_show_time_and_traffic(workers):
         assert stats.workers[sender].messages_sent == 30
         assert stats.workers[sender].bytes_sent == 30 * 3 * 8
     assert "ramp" in str(stats) and "compute s" in str(stats)
+
+
+class Sluggish(Process):
+    """Receives and takes ``seconds`` per step."""
+
+    def __init__(self, *, shape=(3,), seconds=0.001, name=None):
+        super().__init__(name=name)
+        self.inp = InPort(shape)
+        self.proc_params["seconds"] = seconds
+
+
+@implements(proc=Sluggish)
+@tag("floating_pt")
+class SluggishModel(LoihiProcessModel):
+    inp = InPortType(np.float64)
+
+    def run_spk(self):
+        time.sleep(self.proc_params["seconds"])
+
+
+def test_a_sender_held_up_by_a_slow_receiver_is_waiting_not_computing():
+    ramp = Ramp(shape=(2_000,), name="ramp")
+    slow = Sluggish(shape=(2_000,), seconds=0.001, name="slow")
+    ramp.out.connect(slow.inp)
+    with ramp:
+        ramp.run(RunSteps(1500), RunConfig(workers="per_process"))
+        stats = {p.name: p for p in ramp.run_stats().processes}
+    # The receiver sleeps 1.5 s in all; the sender runs ahead as far as the queues allow (a
+    # few hundred messages), then waits for room: that time is waiting.
+    assert stats["slow"].compute_seconds >= 1.5
+    assert stats["ramp"].wait_seconds > 0.5 > stats["ramp"].compute_seconds
 
 
 class AdaptiveLIF(LIF):
