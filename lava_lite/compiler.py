@@ -335,21 +335,21 @@ class _Problems:
     every Process at fault at once instead of one per attempt."""
 
     def __init__(self):
-        self.messages: list[str] = []
+        self.errors: list[CompileError] = []
 
     @contextmanager
     def collect(self):
         try:
             yield
         except CompileError as exc:
-            self.messages.append(str(exc))
+            self.errors.append(exc)
 
     def raise_any(self) -> None:
-        if len(self.messages) == 1:
-            raise CompileError(self.messages[0])
-        if self.messages:
-            raise CompileError(f"{len(self.messages)} problems:\n"
-                               + "\n".join(f"- {m}" for m in self.messages))
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise CompileError(f"{len(self.errors)} problems:\n"
+                               + "\n".join(f"- {e}" for e in self.errors))
 
 
 def _expand_graph(start: Process, run_cfg: RunConfig):
@@ -741,9 +741,9 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
     for process in leaves:
         for name, port in process.members_of(InPort).items():
             if declared[process][name].required and (ids[process], name) not in fed:
-                problems.messages.append(
+                problems.errors.append(CompileError(
                     f"InPort '{name}' of Process '{process.name}' is not connected, but its "
-                    f"model {chosen[process][0].__name__} needs input there")
+                    f"model {chosen[process][0].__name__} needs input there"))
     problems.raise_any()
 
     groups = {ids[p]: device for p in leaves if (device := model_device(chosen[p][0]))}

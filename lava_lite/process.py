@@ -36,7 +36,7 @@ def _reject_unknown_keywords(init, cls):
             # e.g. a Var whose init does not fit its shape: say which Process was being built,
             # unless the message does already; keep the traceback to the failing line.
             name, kind, text = self.__dict__.get("name"), type(self).__name__, str(exc)
-            named_already = text.startswith(("Process '", kind)) or bool(name) and (
+            named_already = text.startswith(("Process '", f"{kind}:")) or bool(name) and (
                 f"'{name}'" in text or text.startswith((f"{name}:", f"{name}.")))
             if type(exc) not in (TypeError, ValueError) or named_already:
                 raise

@@ -37,6 +37,14 @@ def _stop_all() -> None:
         runtime.stop()
 
 
+def _start_worker(coordinator_ends: tuple, *args) -> None:
+    """Entry of a forked worker: close the coordinator's pipe ends it inherited (so that it
+    sees EOF if the coordinator fails before sending the endpoint), then serve."""
+    for end in coordinator_ends:
+        end.close()
+    worker_main(*args)
+
+
 class MultiprocessRuntime:
     def __init__(self, plan: Plan, timeout: float | None = None,
                  show_progress: bool | None = None, transport: str = "ipc"):
@@ -64,22 +72,23 @@ class MultiprocessRuntime:
     def start(self) -> None:
         _LIVE.add(self)
         fork = multiprocessing.get_context("fork")  # workers see models defined in scripts
+        endpoint_pipes = []  # the coordinator's ends: each worker learns the control endpoint
         try:
             self.network = Network(self.transport)
             # Fork before this process starts ZeroMQ's threads (a fork of a process that runs
-            # threads may deadlock; Python 3.12+ warns): each worker learns the control
-            # endpoint through a pipe once it is bound.
-            endpoint_pipes = []
+            # threads may deadlock; Python 3.12+ warns); the endpoint follows once bound.
             for w in range(self.plan.num_workers):
                 reader, writer = fork.Pipe(duplex=False)
-                process = fork.Process(target=worker_main,
-                                       args=(self.plan, w, self.network, reader,
-                                             self.watch.progress),
-                                       name=f"lava_lite-worker-{w}", daemon=True)
-                process.start()
-                reader.close()
-                self.processes.append(process)
                 endpoint_pipes.append(writer)
+                process = fork.Process(target=_start_worker,
+                                       args=(tuple(endpoint_pipes), self.plan, w, self.network,
+                                             reader, self.watch.progress),
+                                       name=f"lava_lite-worker-{w}", daemon=True)
+                try:
+                    process.start()
+                finally:
+                    reader.close()
+                self.processes.append(process)
             self.context = zmq.Context()
             self.network.start_authenticator(self.context)
             self.router = self.context.socket(zmq.ROUTER)
@@ -87,11 +96,11 @@ class MultiprocessRuntime:
             self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
             self.control_endpoint = self.network.bind(self.router, "control")
             for writer in endpoint_pipes:
-                with writer:
-                    try:
-                        writer.send_bytes(self.control_endpoint.encode())
-                    except OSError:
-                        pass  # that worker is gone already: _collect reports it
+                try:
+                    writer.send_bytes(self.control_endpoint.encode())
+                except OSError:
+                    pass  # that worker is gone already: _collect reports it
+                writer.close()
             # Workers bind first, then each learns where its downstream peers listen.
             bound = self._collect(wire.Bound, timeout=STARTUP_TIMEOUT_SECONDS)
             self.data_endpoints = {(receiver, int(sender)): endpoint
@@ -104,6 +113,8 @@ class MultiprocessRuntime:
                 self._send(w, wire.Connect(endpoints=targets))
             self._collect(wire.Ready, timeout=STARTUP_TIMEOUT_SECONDS)
         except BaseException:
+            for writer in endpoint_pipes:  # a worker still waiting for the endpoint sees EOF
+                writer.close()
             self.stop()
             raise
 
@@ -113,7 +124,7 @@ class MultiprocessRuntime:
         self.stopped = True
         _LIVE.discard(self)
         for w, process in enumerate(self.processes):
-            if process.is_alive():
+            if process.is_alive() and self.router is not None:  # (None: failed in start)
                 self._send(w, wire.Stop(), quiet=True)
         for process in self.processes:
             process.join(STOP_GRACE_SECONDS)

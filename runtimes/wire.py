@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from typing import Annotated, Any, Literal, Union
 
 import msgpack
@@ -30,6 +31,12 @@ class WireError(ValueError):
     """A message that does not follow the wire format or does not fit what was expected."""
 
 
+def _shown(value: Any) -> str:
+    """A field of a hostile message, for an error text: bounded in size and nesting (a
+    plain repr of a list nested a thousand deep would raise RecursionError)."""
+    return reprlib.repr(value)
+
+
 def _is_int(value: Any, low: int, high: int) -> bool:
     return type(value) is int and low <= value <= high  # bool is not a number here
 
@@ -46,13 +53,13 @@ def _unpack_header(frame) -> Any:
 
 def _dtype(name: Any) -> np.dtype:
     if not isinstance(name, str) or not _DTYPE_NAME.fullmatch(name):
-        raise WireError(f"bad dtype field {name!r}")
+        raise WireError(f"bad dtype field {_shown(name)}")
     try:
         dtype = np.dtype(name)
     except Exception:  # TypeError for unknown sizes such as 'i3'
-        raise WireError(f"unknown dtype {name!r}") from None
+        raise WireError(f"unknown dtype {_shown(name)}") from None
     if dtype.kind not in ALLOWED_DTYPE_KINDS or dtype.str != name:
-        raise WireError(f"dtype {name!r} is not allowed on the wire")
+        raise WireError(f"dtype {_shown(name)} is not allowed on the wire")
     return dtype
 
 
@@ -68,7 +75,7 @@ def _shape(shape: Any) -> tuple[int, ...]:
     if not (isinstance(shape, list) and len(shape) <= MAX_NDIM
             and all(_is_int(d, 0, MAX_ELEMENTS) for d in shape)
             and math.prod(max(d, 1) for d in shape) <= MAX_ELEMENTS):
-        raise WireError(f"bad shape {shape!r}")
+        raise WireError(f"bad shape {_shown(shape)}")
     return tuple(shape)
 
 
@@ -100,18 +107,18 @@ def decode_data(frames: list, expected: dict[int, tuple[np.dtype, tuple]]) -> tu
         raise WireError(f"data message has {len(frames)} frames, expected 2")
     header = _unpack_header(frames[0])
     if not (isinstance(header, list) and len(header) == 5 and header[0] == "d"):
-        raise WireError(f"not a data header: {header!r}")
+        raise WireError(f"not a data header: {_shown(header)}")
     _, channel, step, dtype_name, shape = header
     if type(channel) is not int or channel not in expected:
-        raise WireError(f"message for unexpected channel {channel!r}")
+        raise WireError(f"message for unexpected channel {_shown(channel)}")
     if not _is_int(step, 1, MAX_STEP):
-        raise WireError(f"bad step {step!r}")
+        raise WireError(f"bad step {_shown(step)}")
     dtype, want_shape = expected[channel]
     # Equal to what the plan says the channel carries (as ints: 1.0 and True equal 1): no
     # other check of the fields is needed.
     if dtype_name != dtype.str or shape != list(want_shape) or not all(
             type(d) is int for d in shape):
-        raise WireError(f"channel {channel}: got {dtype_name!r} {shape!r}, expected "
+        raise WireError(f"channel {channel}: got {_shown(dtype_name)} {_shown(shape)}, expected "
                         f"{dtype.str} {list(want_shape)}")
     return channel, step, _array(frames[1], dtype, tuple(want_shape))
 

@@ -17,7 +17,7 @@ import zmq.auth
 import reference_network
 from lava_lite import ProcessModelError, RunSteps
 from lava_lite.proc_lib import LIF
-from lava_lite.runtimes.chip.keys import is_loopback, make_keys
+from lava_lite.runtimes.chip.keys import chip_keys, is_loopback, make_keys
 from lava_lite.runtimes.chip.zmq_driver import ZmqChipDriver
 from test_chip import (EMULATOR, _free_port, _refused, assert_trace, chip,  # noqa: F401
                        no_leftover_emulators, reference)  # (the fixture: no chip left running)
@@ -106,7 +106,34 @@ def _stranger(keys_dir, to):
     to.mkdir()
     shutil.copy(keys_dir / "chip.key", to / "chip.key")
     zmq.auth.create_certificates(to, "client")
+    os.chmod(to / "client.key_secret", 0o600)  # (pyzmq leaves it readable by all)
     return to
+
+
+def test_a_key_directory_named_star_admits_only_its_certified_clients(tmp_path, monkeypatch):
+    # pyzmq reads a certificate location of "*" as "admit any key": the chip must not.
+    monkeypatch.chdir(tmp_path)
+    with keyed_chip("*") as (server, address, _):
+        driver = ZmqChipDriver(address, timeout=2, keys=_stranger(tmp_path / "*",
+                                                                  tmp_path / "stranger"))
+        try:
+            with pytest.raises(Exception, match="handshake with the chip"):
+                driver.open()
+        finally:
+            driver.close()
+
+
+def test_keys_other_users_could_read_or_add_to_are_refused(tmp_path):
+    keys_dir = tmp_path / "keys"
+    make_keys(keys_dir)
+    client = client_copy(keys_dir, tmp_path / "client")
+    os.chmod(client / "client.key_secret", 0o644)
+    message = _refused(LIF(shape=(2,), name="lif"),
+                       chip(address="tcp://127.0.0.1:5555", keys=str(client)))
+    assert "client.key_secret can be read by other users" in message
+    os.chmod(keys_dir, 0o770)
+    with pytest.raises(ValueError, match="can be written by other users"):
+        chip_keys(keys_dir)
 
 
 @pytest.mark.parametrize("client", ["no keys", "other keys", "unknown client key"])

@@ -1,4 +1,5 @@
 """Faults never hang and nothing leaks: stalls, Ctrl-C, exits, kills, repeated runs."""
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -9,10 +10,12 @@ import time
 
 import numpy as np
 import pytest
+import zmq
 
 from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, RunConfig,
                        RunSteps, RunTimeoutError, implements)
-from lava_lite.proc_lib import SinkRingBuffer
+from lava_lite.proc_lib import SinkRingBuffer, SourceRingBuffer
+from lava_lite.runtimes.network import Network
 from process_helpers import gone
 
 
@@ -165,3 +168,50 @@ def test_workers_are_forked_while_the_user_process_runs_one_thread():
     assert out.returncode == 0, out.stderr
     forks, most_threads, threads_after = map(int, out.stdout.split())
     assert forks == 6 and most_threads == 1 and threads_after == 1, out.stdout
+
+
+def _fan_out(sinks: int):
+    source = SourceRingBuffer(data=np.ones((2, 4)))
+    for _ in range(sinks):
+        sink = SinkRingBuffer(shape=(2,), buffer=4)
+        source.s_out.connect(sink.a_in)
+    return source
+
+
+def _our_workers():
+    return [p for p in multiprocessing.active_children() if p.name.startswith("lava_lite")]
+
+
+def test_ctrl_c_between_fork_and_bind_propagates_and_ends_the_workers(monkeypatch):
+    # Workers are forked before the coordinator's ZeroMQ exists: a Ctrl-C in that window
+    # must reach the user as such, and the workers waiting for the endpoint must end.
+    parent, real = os.getpid(), Network.start_authenticator
+
+    def interrupted(self, context):
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        return real(self, context)
+
+    monkeypatch.setattr(Network, "start_authenticator", interrupted)
+    source = _fan_out(2)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        source.run(RunSteps(2), RunConfig(workers="per_process"))
+    assert not _our_workers() and time.monotonic() - start < 2.0
+
+
+def test_workers_end_at_once_when_the_coordinator_cannot_bind(monkeypatch):
+    parent, real = os.getpid(), Network.bind
+
+    def failing(self, sock, name):
+        if os.getpid() == parent and name == "control":
+            raise zmq.ZMQError(zmq.EADDRINUSE)
+        return real(self, sock, name)
+
+    monkeypatch.setattr(Network, "bind", failing)
+    source = _fan_out(5)  # six workers, each waiting for the control endpoint
+    start = time.monotonic()
+    with pytest.raises(zmq.ZMQError):
+        source.run(RunSteps(2), RunConfig(workers="per_process"))
+    # they see their pipe close and return, rather than wait out a grace period each
+    assert not _our_workers() and time.monotonic() - start < 2.0

@@ -20,6 +20,7 @@ from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, RunConf
                        RunContinuous, RunSteps, Var, VarType, implements, tag)
 from lava_lite.proc_lib import SinkRingBuffer
 from lava_lite.runtimes import wire
+from lava_lite.runtimes.chip import protocol
 from lava_lite.runtimes.wire import (WireError, decode_control, decode_data, encode_control,
                                      encode_data)
 
@@ -633,3 +634,21 @@ def test_live_workers_drop_hostile_data_and_control_and_run_on_unchanged(capfd):
         np.testing.assert_array_equal(got, sink.data.get())
     steps = np.arange(1, paused_at + 6)
     np.testing.assert_array_equal(got[:, :paused_at + 5], np.outer([11, 22, 33], steps))
+
+
+@pytest.mark.parametrize("shape", [[8.0], None, [-1, -8], [True, 8]])
+def test_chip_protocol_refuses_a_bad_array_shape_with_wire_error(shape):
+    header = msgpack.packb({"op": "ok", "seq": 1, "body": {},
+                            "arrays": [["value", "<f8", shape]]})
+    with pytest.raises(WireError):
+        protocol.decode([header, np.zeros(8).tobytes()], protocol.REPLIES)
+
+
+@pytest.mark.parametrize("field", [3, 4])  # the dtype and the shape field
+def test_a_deeply_nested_header_field_is_a_wire_error(field):
+    parts = [msgpack.packb(x) for x in ["d", 0, 1, "<f8", [3]]]
+    parts[field] = b"\x91" * 1000 + b"\x01"  # [[[...[1]...]]]: legal msgpack, 1001 bytes
+    header = b"\x95" + b"".join(parts)
+    assert len(header) <= wire.MAX_HEADER_BYTES
+    with pytest.raises(WireError):  # not RecursionError while writing the message
+        decode_data([header, np.zeros(3).tobytes()], {0: (np.dtype("<f8"), (3,))})

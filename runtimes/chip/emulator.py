@@ -320,7 +320,8 @@ def serve(address: str, limits: ChipLimits, parent_pid: int | None = None,
         # server admits any client key.
         authenticator = ThreadAuthenticator(context)
         authenticator.start()
-        authenticator.configure_curve(domain="*", location=keys.directory)
+        # (an absolute path: pyzmq reads a location of "*" as "admit any key")
+        authenticator.configure_curve(domain="*", location=os.path.abspath(keys.directory))
         socket.curve_server = True
         socket.curve_secretkey = keys.secret
         socket.curve_publickey = keys.public

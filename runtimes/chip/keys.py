@@ -52,6 +52,9 @@ def _load(directory, name: str, secret: bool) -> tuple[bytes, bytes | None]:
         raise ValueError(f"{path}: {exc}") from None
     if secret and secret_key is None:
         raise ValueError(f"{path} holds no secret key")
+    if secret and os.stat(path).st_mode & 0o077:
+        raise ValueError(f"{path} can be read by other users: make it yours only "
+                         f"(chmod 600)")
     return public, secret_key
 
 
@@ -71,7 +74,12 @@ class ChipKeys:
 
 
 def chip_keys(directory) -> ChipKeys:
-    """The chip's key pair from ``directory``; ValueError if it has none."""
+    """The chip's key pair from ``directory``; ValueError if it has none, or if other users
+    could add a client certificate to it."""
+    if os.stat(directory).st_mode & 0o022:
+        raise ValueError(f"the key directory {directory} can be written by other users, who "
+                         f"could add a client key of their own: make it yours only "
+                         f"(chmod go-w)")
     return ChipKeys(str(directory), *_load(directory, CHIP, secret=True))
 
 

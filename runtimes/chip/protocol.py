@@ -99,9 +99,9 @@ def decode(frames: list, ops: frozenset) -> Message:
         raise WireError("not a chip message header")
     op, seq, body, described = header["op"], header["seq"], header["body"], header["arrays"]
     if op not in ops:
-        raise WireError(f"unexpected op {op!r}")
+        raise WireError(f"unexpected op {wire._shown(op)}")
     if type(seq) is not int or not 0 <= seq <= wire.MAX_STEP:
-        raise WireError(f"bad seq {seq!r}")
+        raise WireError(f"bad seq {wire._shown(seq)}")
     if not isinstance(body, dict) or not isinstance(described, list):
         raise WireError("bad body or arrays field")
     if len(described) != len(frames) - 1:
@@ -111,8 +111,8 @@ def decode(frames: list, ops: frozenset) -> Message:
     for item, frame in zip(described, frames[1:]):
         if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
                 and len(item[0]) <= MAX_KEY) or item[0] in arrays:
-            raise WireError(f"bad array description {item!r}")
-        arrays[item[0]] = wire._array(frame, wire._dtype(item[1]), item[2])
+            raise WireError(f"bad array description {wire._shown(item)}")
+        arrays[item[0]] = wire._array(frame, wire._dtype(item[1]), wire._shape(item[2]))
     return Message(op, seq, body, arrays)
 
 
