@@ -54,7 +54,9 @@ class ChipOptions(BaseModel):
     @field_validator("keys")
     @classmethod
     def _keys(cls, value, info: ValidationInfo):
-        address = info.data.get("address")
+        if "address" not in info.data:
+            return value  # the address itself was refused: that is the error to report
+        address = info.data["address"]
         if value is None:
             if address is not None and not is_loopback(address):
                 raise ValueError(f"the chip at {address} is reached over the network: give "
