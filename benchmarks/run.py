@@ -68,7 +68,7 @@ MODES = {
     "full": {
         # Short runs get more repetitions: on a shared machine one or two of five can be hit
         # by other work, and then the median is too.
-        "pipeline": [(100, 5000, 11), (1000, 1000, 9), (4000, 100, 5)],  # (n, steps, reps)
+        "pipeline": [(100, 5000, 11), (1000, 1000, 9), (4000, 100, 9)],  # (n, steps, reps)
         "pipeline_configs": ("default", "workers=1", "per_process", "workers=0"),
         "chain": [(2, 3000, 9), (8, 1000, 9), (16, 500, 9)],  # (K, steps, reps) at n = 100
         "chain_configs": ("default", "per_process"),
