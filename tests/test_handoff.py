@@ -81,14 +81,20 @@ def test_receivers_see_the_value_at_send_time(workers):
         np.testing.assert_array_equal(second.data.get(), expected)
 
 
+def _failure(counter, workers) -> ProcessModelError:
+    """The error that ends a run of the graph of ``counter``."""
+    with counter:
+        with pytest.raises(ProcessModelError) as info:
+            counter.run(RunSteps(STEPS), RunConfig(select_tag="floating_pt", workers=workers))
+    return info.value
+
+
 @pytest.mark.parametrize("workers", PLACEMENTS)
 def test_changing_a_handed_over_array_fails_naming_the_process(workers):
     counter = Counter(name="careless", mode="hand_over")
     sink_of(counter.out, "sink")
-    with counter:
-        with pytest.raises(ProcessModelError) as info:
-            counter.run(RunSteps(STEPS), RunConfig(select_tag="floating_pt", workers=workers))
-    assert "careless" in str(info.value) and "read-only" in str(info.value)
+    text = str(_failure(counter, workers))
+    assert "careless" in text and "read-only" in text
 
 
 @pytest.mark.parametrize("workers", PLACEMENTS)
@@ -97,22 +103,17 @@ def test_a_receiver_cannot_change_what_it_received(workers):
     tamper = Tamper(name="tamper")
     counter.out.connect(tamper.inp)
     sink_of(counter.out, "second")  # shares the array tamper got
-    with counter:
-        with pytest.raises(ProcessModelError) as info:
-            counter.run(RunSteps(STEPS), RunConfig(select_tag="floating_pt", workers=workers))
-        assert "tamper" in str(info.value) and "read-only" in str(info.value)
+    text = str(_failure(counter, workers))
+    assert "tamper" in text and "read-only" in text
 
 
 @pytest.mark.parametrize("workers", PLACEMENTS)
 def test_a_skipped_send_on_a_connected_port_is_named(workers):
     counter = Counter(name="forgetful", mode="skip")
     sink_of(counter.out, "sink")
-    with counter:
-        with pytest.raises(ProcessModelError) as info:
-            counter.run(RunSteps(STEPS), RunConfig(select_tag="floating_pt", workers=workers))
-    text = str(info.value)
-    assert "forgetful" in text and "did not send on OutPort 'out'" in text
-    assert info.value.time_step == 3
+    error = _failure(counter, workers)
+    assert "forgetful" in str(error) and "did not send on OutPort 'out'" in str(error)
+    assert error.time_step == 3
 
 
 def test_an_unconnected_port_may_stay_silent():
