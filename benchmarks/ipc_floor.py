@@ -52,6 +52,17 @@ def _sink(address_in: str, count: int) -> None:
     context.term()
 
 
+def _end(child, sockets, context, directory: str) -> None:
+    """End a measurement: the peer process, the sockets, the context, the socket directory."""
+    child.join(5)
+    if child.is_alive():
+        child.kill()
+    for sock in sockets:
+        sock.close(linger=0)
+    context.term()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def ping_pong(rounds: int = 5000, payload_bytes: int = 800, copy: bool = True) -> float:
     """Mean round trip in microseconds (after 200 warm-up rounds)."""
     directory = tempfile.mkdtemp(prefix="lava_lite-bench-")
@@ -76,13 +87,7 @@ def ping_pong(rounds: int = 5000, payload_bytes: int = 800, copy: bool = True) -
             pull.recv_multipart(copy=copy)
         elapsed = time.perf_counter() - start
     finally:
-        child.join(5)
-        if child.is_alive():
-            child.kill()
-        push.close(linger=0)
-        pull.close(linger=0)
-        context.term()
-        shutil.rmtree(directory, ignore_errors=True)
+        _end(child, (push, pull), context, directory)
     return elapsed / rounds * 1e6
 
 
@@ -135,13 +140,7 @@ def stream(messages: int = 50000, payload_bytes: int = 800, copy: bool = True) -
         done.recv()
         elapsed = time.perf_counter() - start
     finally:
-        child.join(5)
-        if child.is_alive():
-            child.kill()
-        push.close(linger=0)
-        done.close(linger=0)
-        context.term()
-        shutil.rmtree(directory, ignore_errors=True)
+        _end(child, (push, done), context, directory)
     return elapsed / messages * 1e6
 
 
