@@ -759,10 +759,10 @@ def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
     probe_ids: dict[ProbingProcess, list[int]] = {}
     probes: dict[int, list[ProbePlan]] = {}
     for observer in (p for p in graph if isinstance(p, ProbingProcess)):
-        for requested, num_steps in observer._probe_requests:
+        for requested, options in observer._probe_requests:
             member = _probe_target(requested, leaf_set, observer)
             probe = ProbePlan(id=sum(map(len, probes.values())), monitor=observer.name,
-                              target=member.name, num_steps=num_steps,
+                              target=member.name, **options,
                               kind="var" if isinstance(member, Var) else "out_port")
             probes.setdefault(ids[member.process], []).append(probe)
             probe_ids.setdefault(observer, []).append(probe.id)

@@ -10,8 +10,9 @@ class ProbingProcess(Process):
 
     def __init__(self, *, name: str | None = None):
         super().__init__(name=name)
-        self._probe_requests: list[tuple] = []  # (member, num_steps)
+        # (member, options): options are the fields of the probe's ProbePlan (num_steps, ...)
+        self._probe_requests: list[tuple] = []
 
-    def _add_probe(self, member, num_steps: int) -> None:
-        self._probe_requests.append((member, num_steps))
+    def _add_probe(self, member, **options) -> None:
+        self._probe_requests.append((member, options))
         member.process._observers.append(self)

@@ -27,7 +27,7 @@ class Monitor(ProbingProcess):
                              f"got {num_steps!r}")
         if self._session is not None or target.process._session is not None:
             raise RunStateError(f"{self.name}.probe: add probes before the first run")
-        self._add_probe(target, int(num_steps))
+        self._add_probe(target, num_steps=int(num_steps))
 
     def plot(self, ax=None, target=None, *, neurons=None, title: str | None = None,
              **kwargs):
