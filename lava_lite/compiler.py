@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_lite.errors import CompileError
+from lava_lite.members import check_name_length
 from lava_lite.model import (REGISTRY, AsyncProcessModel, InPortType, OutPortType,
                              ProcessModel, RefPortType, VarPortType, VarType)
 from lava_lite.plan import (REF_WIRE_IDS_PER_EDGE, ChannelPlan, Plan, PortPlan, ProbePlan,
@@ -26,7 +28,8 @@ from lava_lite.process import Process, _process_ids
 from lava_lite.sub_model import SubProcessModel, is_sub_model
 from lava_lite.run_config import PER_PROCESS, RunConfig
 from lava_lite.runtime_registry import device_check
-from lava_lite.value_checks import check_value
+from lava_lite.value_checks import (NUMBER_TYPES, check_value, is_number_dtype,
+                                    refuses_non_finite)
 from lava_lite.var import Var
 from lava_lite.virtual_ports import VirtualPort, simplify, transform_shape
 
@@ -114,8 +117,10 @@ def _select_for_device(process: Process, models: list, target: str,
 
 
 def _var_plan(process: Process, var: Var, declared: VarType) -> VarPlan:
+    """The checked initial value of ``var`` (as given before the run), cast once to the
+    type the model declares."""
     check_value(f"Process '{process.name}', Var '{var.name}'", var.init, declared.dtype,
-                declared.precision)
+                declared.precision, finite=refuses_non_finite(process.proc_params))
     return VarPlan(name=var.name, shape=var.shape, dtype=declared.dtype.str,
                    precision=declared.precision,
                    init=np.ascontiguousarray(var.init.astype(declared.dtype)))
@@ -134,6 +139,10 @@ def _check_declared(process: Process, model: type[ProcessModel]) -> dict:
             raise CompileError(f"model {model.__name__} declares '{name}' as "
                                f"{type(declared[name]).__name__}, but on Process "
                                f"'{process.name}' it is a {kind.__name__}")
+        if not is_number_dtype(declared[name].dtype):
+            raise CompileError(f"model {model.__name__} of Process '{process.name}' declares "
+                               f"{kind.__name__} '{name}' as {declared[name]!r}: declared "
+                               f"types must be numbers ({NUMBER_TYPES})")
     # A VarPort is optional on a Process (RefPorts may also use an implicit one).
     extra = sorted(n for n in set(declared) - set(process.members)
                    if not isinstance(declared[n], VarPortType))
@@ -467,11 +476,40 @@ def _ref_channels(leaves: list[Process], ids: dict, declared: dict, wire_base: i
 
 
 def _check_params(process: Process) -> None:
+    """proc_params must be JSON data; with ``strict_overflow=True``, with finite floats."""
     try:
         json.dumps(process.proc_params)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise CompileError(f"Process '{process.name}': proc_params must be JSON data "
                            f"(numbers, strings, lists, dicts): {exc}") from None
+    if refuses_non_finite(process.proc_params):
+        for key, value in _floats_in(process.proc_params, "proc_params"):
+            if not math.isfinite(value):
+                raise CompileError(f"Process '{process.name}': parameter {key} = {value!r} "
+                                   f"is not finite (strict_overflow=True refuses NaN and "
+                                   f"infinity)")
+
+
+def _floats_in(data, path: str):
+    """(path, value) of every float in JSON data ``data``, e.g. ``proc_params['a'][0]``."""
+    if isinstance(data, float):
+        yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _floats_in(value, f"{path}[{key!r}]")
+    elif isinstance(data, (list, tuple)):
+        for k, value in enumerate(data):
+            yield from _floats_in(value, f"{path}[{k}]")
+
+
+def _check_names(graph: list[Process]) -> None:
+    """Names travel in control messages of bounded size: refuse any longer than
+    MAX_NAME_CHARS (a name given after construction, or a child's "<parent>.<attribute>")."""
+    for process in graph:
+        try:
+            check_name_length(process.name, "name", f"{type(process).__name__} Process")
+        except ValueError as exc:
+            raise CompileError(str(exc)) from None
 
 
 def _schedule(ids: list[int], channels: list[ChannelPlan], names: dict[int, str],
@@ -705,6 +743,7 @@ def _check_devices(plan: Plan, groups: dict[int, str], names: dict[int, str]) ->
 
 def compile_graph(start: Process, run_cfg: RunConfig) -> Compiled:
     graph, chosen, parent_of = _expand_graph(start, run_cfg)
+    _check_names(graph)
     leaves = [p for p in graph if p in chosen and not is_sub_model(chosen[p][0])]
     leaf_set = set(leaves)
     if not leaves:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import numbers
 
+#: The last time step a run may reach: steps are signed 64-bit integers on the wire.
+MAX_TIME_STEP = 2**63 - 1
+
 
 class RunCondition:
     """How long a run lasts; ``blocking=False`` returns at once (then wait/pause/stop)."""
@@ -23,6 +26,9 @@ class RunSteps(RunCondition):
             raise TypeError(f"RunSteps: num_steps must be an int, got {num_steps!r}")
         if num_steps <= 0:
             raise ValueError(f"RunSteps: num_steps must be at least 1, got {num_steps}")
+        if num_steps > MAX_TIME_STEP:
+            raise ValueError(f"RunSteps: num_steps must be at most 2**63 - 1 = {MAX_TIME_STEP} "
+                             f"(MAX_TIME_STEP, the last step a run can reach), got {num_steps}")
         self.num_steps = int(num_steps)
 
     def __repr__(self) -> str:

@@ -13,12 +13,18 @@ class LIF(Process):
     ``bias_mant << bias_exp``; see ``lava_lite.fixed_point`` (``float_to_fixed_lif`` converts
     float parameters).
 
-    ``strict_overflow=True`` (fixed point only): raise, naming the neuron, the first time u
-    would wrap at 24 bits or v would saturate, instead of wrapping/saturating as Loihi does.
+    ``strict_overflow=True``: in fixed point, raise, naming the neuron, the first time u
+    would wrap at 24 bits or v would saturate, instead of wrapping/saturating as Loihi does;
+    in any model, refuse NaN and infinity in the parameters and Vars when the run compiles
+    (float models otherwise let them propagate).
+
+    Values are kept as given until the run compiles, then checked and cast to the chosen
+    model's types: floats for the float model, Loihi integers (refused if not integers)
+    for the fixed-point ones.
     """
 
-    def __init__(self, *, shape, u=0, v=0, du=0, dv=0, bias_mant=0, bias_exp=0, vth=10,
-                 strict_overflow: bool = False, name: str | None = None):
+    def __init__(self, *, shape, u=0.0, v=0.0, du=0.0, dv=0.0, bias_mant=0.0, bias_exp=0,
+                 vth=10.0, strict_overflow: bool = False, name: str | None = None):
         super().__init__(name=name)
         if not isinstance(strict_overflow, bool):
             raise TypeError(f"{self.name}: strict_overflow must be True or False, "
