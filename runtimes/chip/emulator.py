@@ -44,6 +44,7 @@ from lava_lite.runtimes.orphans import die_with_parent
 from lava_lite.runtimes.chip.config import (COMPARTMENT_VARS, ChipConfig, ChipConfigSpec,
                                             ChipError, ChipLimits, check_config)
 from lava_lite.runtimes.chip.keys import ChipKeys, chip_keys, is_loopback, make_keys
+from lava_lite.runtimes.network import SocketPathError, check_ipc_path
 
 POLL_MS = 250  # how often an idle chip checks that its parent is still there
 
@@ -434,6 +435,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.address.startswith(("ipc://", "tcp://")):
         parser.error(f"--address must start with ipc:// or tcp://, got {args.address!r}")
+    if args.address.startswith("ipc://"):
+        try:
+            check_ipc_path(args.address[len("ipc://"):],
+                           "give a shorter ipc:// address, or a tcp:// one")
+        except SocketPathError as exc:
+            parser.error(f"--address: {exc}")
     if args.keys is None and not is_loopback(args.address):
         parser.error(f"--address {args.address} may be reached from other machines: give "
                      f"--keys DIR (CurveZMQ keys, made in DIR if it has none) or listen on "

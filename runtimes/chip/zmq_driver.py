@@ -2,11 +2,22 @@
 ROUTER) in the chip protocol (``protocol.py``), and, when no address is given, the emulator
 itself, started as a child OS process listening in a private directory. A chip started by
 hand with ``--keys`` is reached as a CurveZMQ client with the keys of ``keys.py``.
+
+Liveness: the driver's socket sends ZeroMQ heartbeats (a PING every HEARTBEAT_IVL_MS, which
+the chip's I/O thread answers however busy the chip is) and drops the connection when no
+answer comes for HEARTBEAT_TIMEOUT_MS; a socket monitor sees that drop, or the chip closing
+the connection (it died). From then on every request, and ``check_alive()``, raises
+ChipDiedError naming the chip's address, within about a second of the chip dying or
+freezing (SIGSTOP), instead of after the request's timeout. For an emulator the driver
+started, its process is also watched, so its exit is reported with its signal or exit code.
+(No HEARTBEAT_TTL: it would make the chip drop a client that is merely suspended, such as a
+user's process stopped by Ctrl-Z.)
 """
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,18 +35,20 @@ from lava_lite.runtimes.chip.config import (ChipConfig, ChipConfigError, ChipErr
 from lava_lite.runtimes.chip.driver import (ChipDiedError, ChipDriver, ChipInfo, ChipTimeoutError,
                                             StepResult)
 from lava_lite.runtimes.chip.keys import client_keys
-from lava_lite.runtimes.network import remove_stale_directories
+from lava_lite.runtimes.network import CHIP, check_ipc_path, private_directory
 from lava_lite.runtimes.wire import WireError
 
-CHIP_PREFIX = "lava_lite-chip-"
-
 POLL_MS = 100  # while waiting for an answer: how often to check the chip is alive
+HEARTBEAT_IVL_MS = 200  # the driver pings the chip this often ...
+HEARTBEAT_TIMEOUT_MS = 1000  # ... and drops the connection after this long without answer
+EXIT_WAIT_SECONDS = 0.5  # a lost emulator of ours: how long to wait for its exit status
 RECONNECT_MS = 2  # the emulator binds while we connect: retry fast
 STOP_GRACE_SECONDS = 2.0
-REMOTE_TIMEOUT_SECONDS = 60.0  # default wait for a chip we did not start (and cannot watch)
+REMOTE_TIMEOUT_SECONDS = 60.0  # default wait for a chip we did not start (alive but stuck)
 STARTUP_TIMEOUT_SECONDS = 60.0
 HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
                     | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+MONITORED = HANDSHAKE_FAILED | zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
 
 
 class ChipAuthError(ChipError):
@@ -57,9 +70,14 @@ class ChipRequestError(ChipError):
 
 
 def _reap(popen: subprocess.Popen, directory: str) -> None:
-    """End an emulator we started and remove its directory (also run at interpreter exit)."""
+    """End an emulator we started and remove its directory (also run at interpreter exit).
+    SIGCONT after SIGTERM: a frozen emulator exits at once too."""
     if popen.poll() is None:
         popen.terminate()
+        try:
+            os.kill(popen.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
         try:
             popen.wait(STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
@@ -76,8 +94,7 @@ class EmulatorProcess:
     runtimes start it from the thread that starts the run, normally the main thread.)"""
 
     def __init__(self, limits: ChipLimits):
-        remove_stale_directories(CHIP_PREFIX)
-        self.directory = tempfile.mkdtemp(prefix=f"{CHIP_PREFIX}{os.getpid()}-")  # mode 0700
+        self.directory = private_directory(CHIP)  # mode 0700, in this user's private parent
         self.address = f"ipc://{self.directory}/chip"
         command = [sys.executable, "-m", "lava_lite.runtimes.chip.emulator",
                    "--address", self.address, "--parent-pid", str(os.getpid()), "--quiet",
@@ -85,6 +102,10 @@ class EmulatorProcess:
                    "--neurons-per-core", str(limits.neurons_per_core),
                    "--synapses-per-core", str(limits.synapses_per_core)]
         try:
+            check_ipc_path(self.address[len("ipc://"):],
+                           f"set TMPDIR to a directory with a shorter path than "
+                           f"{tempfile.gettempdir()}, or start a chip by hand on a tcp:// "
+                           f"address and give it as chip_options['address']")
             # cwd: the private directory, so that nothing in the caller's directory shadows
             # the installed package on the child's sys.path.
             self.popen = subprocess.Popen(command, cwd=self.directory, stdin=subprocess.DEVNULL,
@@ -98,14 +119,16 @@ class EmulatorProcess:
     def pid(self) -> int:
         return self.popen.pid
 
-    def exit_description(self) -> str | None:
-        """None while running; how it ended otherwise."""
-        code = self.popen.poll()
+    def exit_description(self, wait: float = 0) -> str | None:
+        """None while running (after waiting up to ``wait`` seconds for it to end); how it
+        ended otherwise."""
+        try:
+            code = self.popen.wait(wait) if wait else self.popen.poll()
+        except subprocess.TimeoutExpired:
+            return None
         if code is None:
             return None
         if code < 0:
-            import signal
-
             return f"killed by signal {signal.Signals(-code).name}"
         return f"exit code {code}"
 
@@ -125,8 +148,9 @@ class ZmqChipDriver(ChipDriver):
     ``address``: a running emulator (``ipc://...`` or ``tcp://...``); None starts one with
     ``limits``. ``keys``: for a chip started with ``--keys``, a directory holding its
     ``chip.key`` and this client's ``client.key_secret``. ``timeout``: seconds to wait for
-    any answer (default: unlimited for a chip this driver started, whose death it notices at
-    once; REMOTE_TIMEOUT_SECONDS otherwise). Requests are serialised by a lock, so
+    any answer (default: unlimited for a chip this driver started, whose process it watches;
+    REMOTE_TIMEOUT_SECONDS otherwise). Either way a chip that dies or freezes is reported
+    within about a second (see Liveness above). Requests are serialised by a lock, so
     ``close()`` from another thread is safe.
     """
 
@@ -147,35 +171,38 @@ class ZmqChipDriver(ChipDriver):
         self._lock = threading.Lock()
         self._loaded = False
         self._closed = False
-        self._handshake: zmq.Socket | None = None  # handshake failures, while saying hello
+        self._monitor: zmq.Socket | None = None  # handshakes and disconnections of the socket
+        self._poller = zmq.Poller()  # the socket and its monitor
+        self._connected = False  # a handshake with the chip has succeeded
+        self._lost: str | None = None  # why the chip is gone, once it is
 
     # -- connection ------------------------------------------------------------------------
     def open(self) -> ChipInfo:
         if self.address is None:
             self.emulator = EmulatorProcess(self.limits)
             self.address = self.emulator.address
+        elif self.address.startswith("ipc://"):
+            check_ipc_path(self.address[len("ipc://"):],
+                           "give the chip a shorter ipc:// address, or a tcp:// one")
         self.context = zmq.Context(io_threads=1)
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 100)
+        self.socket.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
+        self.socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
         if self.keys is not None:
             keys = client_keys(self.keys)
             self.socket.curve_serverkey = keys.server_public
             self.socket.curve_publickey = keys.public
             self.socket.curve_secretkey = keys.secret
-        timeout = STARTUP_TIMEOUT_SECONDS
-        if self.emulator is None:  # a chip started by hand: report refused keys at once
-            timeout = self.timeout
-            self._handshake = self.socket.get_monitor_socket(HANDSHAKE_FAILED)
-        try:
-            self.socket.connect(self.address)
-            reply = self._request("hello", timeout=timeout)
-        finally:
-            if self._handshake is not None:
-                self.socket.disable_monitor()
-                self._handshake.close(linger=0)
-                self._handshake = None
+        self._monitor = self.socket.get_monitor_socket(MONITORED)
+        self._poller.register(self.socket, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
+        self.socket.connect(self.address)
+        # A chip started by hand may be refused keys: reported at once (the handshake).
+        reply = self._request("hello", timeout=STARTUP_TIMEOUT_SECONDS if self.emulator
+                              else self.timeout)
         hello = protocol.parse(protocol.HelloReply, reply.body)
         self.info = ChipInfo(limits=hello.limits, pid=hello.pid, step=hello.step)
         return self.info
@@ -201,15 +228,37 @@ class ZmqChipDriver(ChipDriver):
                     except (ChipError, WireError, zmq.ZMQError):
                         pass  # gone already, or stuck: the emulator is ended below
             if got_lock:  # (else another thread is still in a request: leave its socket be)
-                if self.socket is not None:
-                    self.socket.close(linger=0)
-                if self.context is not None:
-                    self.context.term()
+                self._close_sockets()
         finally:
             if got_lock:
                 self._lock.release()
             if self.emulator is not None:
                 self.emulator.stop(STOP_GRACE_SECONDS if shutdown_sent else 0)
+
+    def _close_sockets(self) -> None:
+        """The monitor, the socket, then the context (which waits for its sockets)."""
+        if self._monitor is not None:
+            self.socket.disable_monitor()
+            self._monitor.close(linger=0)
+        if self.socket is not None:
+            self.socket.close(linger=0)
+        if self.context is not None:
+            self.context.term()
+
+    def check_alive(self) -> None:
+        """Raise ChipDiedError if the chip has gone: the emulator this driver started has
+        exited, or the connection was lost (the chip closed it, or did not answer heartbeats
+        for HEARTBEAT_TIMEOUT_MS). Returns at once; for the idle loop of the process hosting
+        the chip, so that a chip lost between runs is reported without waiting for the next
+        request. (While another thread is in a request, that request reports it.)"""
+        if self._closed or self.socket is None:
+            raise ChipDiedError(f"the connection to the chip at {self.address} is closed")
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._check_chip("while idle")
+        finally:
+            self._lock.release()
 
     # -- configuration and steps -----------------------------------------------------------
     def load(self, config: ChipConfig) -> None:
@@ -259,8 +308,8 @@ class ZmqChipDriver(ChipDriver):
         # start pyzmq's garbage-collector thread for good (see MultiprocessRuntime._send).
         self.socket.send_multipart(protocol.encode(op, seq, body, arrays))
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if self.socket.poll(POLL_MS):
+        while True:  # (a chip lost before the request: its monitor event wakes the poll)
+            if self.socket in dict(self._poller.poll(POLL_MS)):
                 try:
                     message = protocol.decode(self.socket.recv_multipart(),
                                               protocol.REPLIES)
@@ -276,17 +325,38 @@ class ZmqChipDriver(ChipDriver):
                     raise ChipRequestError(error.message, error.kind, error.group,
                                            error.variable, error.indices)
                 return message
-            if self._handshake is not None and self._handshake.poll(0):
-                raise ChipAuthError(self._handshake_text(
-                    recv_monitor_message(self._handshake)))
-            if self.emulator is not None:
-                how = self.emulator.exit_description()
-                if how is not None:
-                    raise ChipDiedError(f"the emulated chip (pid {self.emulator.pid}) ended "
-                                        f"({how}) during '{op}'")
+            self._check_chip(f"during '{op}'")
             if deadline is not None and time.monotonic() > deadline:
                 raise ChipTimeoutError(f"the chip at {self.address} did not answer '{op}' "
                                        f"within {timeout:g} s")
+
+    def _check_chip(self, when: str) -> None:
+        """Raise if the chip is gone (ChipDiedError, naming it and ``when`` it was seen) or
+        refused this client's keys (ChipAuthError)."""
+        self._watch_connection()
+        if self.emulator is not None:
+            how = self.emulator.exit_description(EXIT_WAIT_SECONDS if self._lost else 0)
+            if how is not None:
+                raise ChipDiedError(f"the emulated chip (pid {self.emulator.pid}) ended "
+                                    f"({how}) {when}")
+        if self._lost is not None:
+            pid = "" if self.info is None else f" (pid {self.info.pid})"
+            raise ChipDiedError(f"the chip at {self.address}{pid} is gone {when}: {self._lost}")
+
+    def _watch_connection(self) -> None:
+        """Read the socket monitor's events: a failed handshake raises ChipAuthError; the
+        loss of an established connection is remembered in ``_lost`` for good (a chip that
+        comes back at the address has lost the state this driver loaded)."""
+        while self._monitor.poll(0):
+            event = recv_monitor_message(self._monitor)
+            kind = event["event"]
+            if kind & HANDSHAKE_FAILED and self._lost is None:
+                raise ChipAuthError(self._handshake_text(event))
+            if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._connected = True
+            elif kind == zmq.EVENT_DISCONNECTED and self._connected and self._lost is None:
+                self._lost = (f"the connection was lost (the chip closed it, or did not "
+                              f"answer heartbeats for {HEARTBEAT_TIMEOUT_MS / 1000:g} s)")
 
     def _handshake_text(self, event: dict) -> str:
         """Why the chip at ``address`` and this client could not agree, from a monitor event
