@@ -10,7 +10,8 @@ import base64
 from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator,
+                      WithJsonSchema, model_validator)
 
 
 def _array_from_json(value: Any) -> np.ndarray:
@@ -63,12 +64,25 @@ class PortPlan(_Frozen):
 
 
 class ProbePlan(_Frozen):
-    """Record ``target`` (a Var, or the data an OutPort sends) for the first ``num_steps``."""
+    """Record ``target`` (a Var, or the data an OutPort sends) for steps 1..``num_steps``.
+
+    ``buffer``: keep only the last ``buffer`` steps recorded (a rolling window); then
+    ``num_steps`` may be None, meaning every step of the run. A probe without ``buffer``
+    needs ``num_steps``.
+    """
     id: int
     monitor: str
     target: str
     kind: Literal["var", "out_port"]
-    num_steps: int
+    num_steps: int | None = Field(None, ge=1)
+    buffer: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "ProbePlan":
+        if self.num_steps is None and self.buffer is None:
+            raise ValueError(f"probe of {self.target} by {self.monitor}: give num_steps or "
+                             f"buffer")
+        return self
 
 
 class ProcessPlan(_Frozen):

@@ -53,9 +53,8 @@ def compile_step(executor) -> tuple[Callable[[], int], str]:
         lines.append("    executor._manage(t)")
     for hosted in executor.var_probing:
         model = ns.name(hosted.model, "model")
-        for buffer, name, num_steps in hosted.var_probes:
-            lines += [f"    if t <= {num_steps}:",
-                      f"        {ns.name(buffer, 'probe')}[t - 1] = getattr({model}, {name!r})"]
+        for store, name in hosted.var_probes:
+            lines += _record_lines(ns, store, False, f"getattr({model}, {name!r})")
     for partition in executor.partitions:
         lines.append(f"    {ns.name(partition, 'partition')}.record_probes(t)")
     if executor.controller_words_out:
@@ -83,7 +82,7 @@ def _unit_lines(ns: _Namespace, k: int, unit, gathered: list, outputs: list) -> 
     index = index if isinstance(index, int) else ns.name(index, "members")
     lines += ["    try:",
               f"        {ns.name(unit.run_spk, 'run')}()",
-              "    except Exception:",
+              "    except (Exception, SystemExit):",
               f"        raise {name}.failure('run_spk', t) from None",
               f"    progress[{index}] = t"]
     for port, delayed, handoffs, inboxed, remote, probes in outputs:
@@ -119,7 +118,21 @@ def _output_lines(ns: _Namespace, unit: str, port, delayed: bool, handoffs: list
     if remote:
         send = ns.name(ns.objects["executor"].transport.send, "send")
         lines += [f"    blocked += {send}({channel}, {arrival}, data)" for channel in remote]
-    for buffer, num_steps in probes:
-        lines += [f"    if {arrival} <= {num_steps}:  # as received",
-                  f"        {ns.name(buffer, 'probe')}[{arrival} - 1] = data"]
+    for store in probes:  # as received
+        lines += _record_lines(ns, store, delayed, "data")
     return lines
+
+
+def _record_lines(ns: _Namespace, store, delayed: bool, value: str) -> list[str]:
+    """Record ``value`` as this step's row of ``store`` (the next step's, for a delayed
+    port): a row assignment while the step fits the rows allocated, ``store.record`` (which
+    grows them) when it does not, nothing past the probe's last step."""
+    probe = ns.name(store, "probe")
+    step, row = ("t + 1", "t") if delayed else ("t", "t - 1")
+    if store.rolling:
+        row = f"{row} % {store.slots}" if delayed else f"({row}) % {store.slots}"
+    return [f"    if {step} <= {probe}.limit:",
+            f"        {probe}.rows[{row}] = {value}",
+            f"        {probe}.end = {step}",
+            f"    elif {step} <= {probe}.last:",
+            f"        {probe}.record({step}, {value})"]

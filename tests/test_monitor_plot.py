@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 from lava_lite import RunConfig, RunStateError, RunSteps  # noqa: E402
-from lava_lite.proc_lib import LIF, Monitor, SourceRingBuffer  # noqa: E402
+from lava_lite.proc_lib import LIF, Dense, Monitor, SourceRingBuffer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -73,6 +73,28 @@ def test_graded_out_port_data_is_a_trace_not_a_raster():
         ax = monitor.plot()  # the only probe
     assert not ax.collections and len(ax.lines) == 1
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), [0.5, 2.0, -1.0])
+
+
+def test_a_rolling_window_is_drawn_at_its_own_steps():
+    spikes = np.array([[1.0, 0, 1, 1, 0, 0, 1, 0, 1, 1]])
+    source = SourceRingBuffer(data=spikes, name="source")
+    dense = Dense(weights=np.full((1, 1), 3.0), name="dense")  # delayed: step t gets t-1's
+    lif = LIF(shape=(1,), du=0.0, dv=0.0, vth=10.0**6, bias_mant=1.0, name="lif")
+    source.s_out.connect(dense.s_in)
+    dense.a_out.connect(lif.a_in)
+    monitor = Monitor(name="monitor")
+    monitor.probe(lif.v, buffer=4)
+    monitor.probe(dense.a_out, buffer=4)
+    with source:
+        source.run(RunSteps(10), RunConfig(workers=0))
+        v = monitor.plot(lif.v)
+        received = monitor.plot(dense.a_out)
+    np.testing.assert_array_equal(v.lines[0].get_xdata(), [7, 8, 9, 10])
+    np.testing.assert_array_equal(v.lines[0].get_ydata(), monitor.get_data()["lif"]["v"][:, 0])
+    assert v.get_xlim() == (6.5, 10.5)
+    # the Dense's window runs to step 11 (what step 10 sent): only steps run are drawn
+    np.testing.assert_array_equal(received.lines[0].get_xdata(), [8, 9, 10])
+    np.testing.assert_array_equal(received.lines[0].get_ydata(), 3 * spikes[0, 6:9])
 
 
 def test_wrong_targets_are_clear_errors():

@@ -12,22 +12,35 @@ from lava_lite.var import Var
 
 
 class Monitor(ProbingProcess):
-    """Records a Var (its value at the end of each step) or an OutPort (the data it sends)
-    for the first ``num_steps`` steps. Recording happens inside the worker that hosts the
-    probed Process: no extra messages per step, no phase forced on the rest of the network.
+    """Records a Var (its value at the end of each step) or an OutPort (the data it sends,
+    as received: a delayed port's data sent at step t is step t+1's). Recording happens
+    inside the worker that hosts the probed Process: no extra messages per step, no phase
+    forced on the rest of the network. Memory grows with the steps recorded, not with
+    ``num_steps``.
     """
 
-    def probe(self, target, num_steps: int) -> None:
+    def probe(self, target, num_steps: int | None = None, *, buffer: int | None = None) -> None:
+        """Record ``target`` (a Var or an OutPort) at steps 1..``num_steps``.
+
+        ``buffer=N`` keeps only the last N steps recorded (a rolling window, for long runs):
+        ``get_data()`` then gives those steps, oldest first. With a buffer, ``num_steps`` is
+        optional: left out, every step of the run is recorded; given, recording stops after
+        step ``num_steps`` as without a buffer.
+        """
         if not isinstance(target, (Var, OutPort)) or target.process is None:
             raise TypeError(f"{self.name}.probe: target must be a Var or an OutPort of a "
                             f"Process, got {target!r}")
-        if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral) \
-                or num_steps < 1:
-            raise ValueError(f"{self.name}.probe: num_steps must be a positive int, "
-                             f"got {num_steps!r}")
+        if num_steps is None and buffer is None:
+            raise ValueError(f"{self.name}.probe: give num_steps (the steps to record) or "
+                             f"buffer (the number of last steps to keep)")
+        if num_steps is not None:
+            _require_positive_int(f"{self.name}.probe: num_steps", num_steps)
+        if buffer is not None:
+            _require_positive_int(f"{self.name}.probe: buffer", buffer)
         if self._session is not None or target.process._session is not None:
             raise RunStateError(f"{self.name}.probe: add probes before the first run")
-        self._add_probe(target, num_steps=int(num_steps))
+        self._add_probe(target, num_steps=None if num_steps is None else int(num_steps),
+                        buffer=None if buffer is None else int(buffer))
 
     def plot(self, ax=None, target=None, *, neurons=None, title: str | None = None,
              **kwargs):
@@ -44,16 +57,15 @@ class Monitor(ProbingProcess):
         ``ax``: the Axes to draw into (default: a new figure's). ``neurons``: flat indices
         of the elements to draw (default: all). ``title``: default ``"process.member"``.
         Other keyword arguments go to ``ax.scatter`` (raster) or ``ax.plot`` (traces).
-        Only the steps run so far are drawn. Needs matplotlib (``pip install
-        lava-lite[plot]``).
+        Only the steps run so far are drawn (for a probe with a ``buffer``, the steps of its
+        window). Needs matplotlib (``pip install lava-lite[plot]``).
         """
         plt = _pyplot()  # first, so that a missing matplotlib is said before anything runs
         if isinstance(ax, (Var, OutPort)) and target is None:
             ax, target = None, ax  # monitor.plot(lif.v)
         member = self._plot_target(target)
-        data = self.get_data()[member.process.name][member.name]
-        recorded = data.shape[0]
-        data = data[:min(recorded, self._session.current_step)]
+        steps, data = self._steps_run(member,
+                                      self.get_data()[member.process.name][member.name])
         flat = data.reshape(data.shape[0], -1)
         index = np.arange(flat.shape[1]) if neurons is None else np.atleast_1d(
             np.asarray(neurons))
@@ -65,7 +77,6 @@ class Monitor(ProbingProcess):
         index = index % max(flat.shape[1], 1)
         if ax is None:
             _, ax = plt.subplots()
-        steps = np.arange(1, flat.shape[0] + 1)
         is_spikes = isinstance(member, OutPort) and (
             flat.dtype == np.bool_ or np.isin(flat, (0, 1)).all())
         if is_spikes:
@@ -85,7 +96,7 @@ class Monitor(ProbingProcess):
                 ax.legend(loc="best", fontsize="small")
             ax.set_ylabel(member.name)
         if flat.shape[0]:
-            ax.set_xlim(0.5, flat.shape[0] + 0.5)
+            ax.set_xlim(steps[0] - 0.5, steps[-1] + 0.5)
         ax.set_xlabel("time step")
         ax.set_title(member.qualified_name if title is None else title)
         return ax
@@ -105,17 +116,52 @@ class Monitor(ProbingProcess):
         raise ValueError(f"{self.name}.plot: {target!r} is not probed by this Monitor; "
                          f"probed: {names}")
 
+    def _steps_run(self, member, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The steps run so far that ``data`` (``get_data()``'s array for ``member``) holds,
+        and their rows. A rolling probe's rows are its last steps recorded: the last one is
+        the current step (the next for a delayed OutPort, whose data arrives a step later),
+        or ``num_steps`` if that came first."""
+        current = self._session.current_step
+        probe, process = self._planned(member)
+        if probe.buffer is None:
+            data = data[:min(len(data), current)]
+            return np.arange(1, len(data) + 1), data
+        delayed = probe.kind == "out_port" and any(
+            port.delayed for port in process.ports if port.name == probe.target)
+        end = current + delayed
+        if probe.num_steps is not None:
+            end = min(end, probe.num_steps)
+        steps = np.arange(end - len(data) + 1, end + 1)
+        shown = steps <= current
+        return steps[shown], data[shown]
+
+    def _planned(self, member):
+        """The ProbePlan of this Monitor's probe of ``member``, and the plan of the Process
+        it records."""
+        index = next(k for k, (m, _) in enumerate(self._probe_requests) if m is member)
+        probe_id = self._session.compiled.probe_ids[self][index]
+        return next((probe, process) for process in self._session.plan.processes
+                    for probe in process.probes if probe.id == probe_id)
+
     def get_data(self) -> dict[str, dict[str, np.ndarray]]:
-        """``{process_name: {var_or_port_name: array (num_steps, *shape)}}``; steps not yet
-        run hold zeros."""
+        """``{process_name: {var_or_port_name: array}}``. A probe without a buffer gives
+        ``(num_steps, *shape)``: step t in row t-1, steps not yet run hold zeros. A probe
+        with ``buffer=N`` gives ``(k, *shape)``: the last k <= N steps recorded, oldest
+        first."""
         if self._session is None:
             raise RunStateError(f"{self.name}.get_data: the network has not run yet")
         by_id = self._session.probe_data(self)
         result: dict[str, dict[str, np.ndarray]] = {}
         for probe_id, (member, _) in zip(self._session.compiled.probe_ids[self],
                                          self._probe_requests):
-            result.setdefault(member.process.name, {})[member.name] = by_id[probe_id]
+            if probe_id in by_id:  # (not if lost with a worker that died: a warning says so)
+                result.setdefault(member.process.name, {})[member.name] = by_id[probe_id]
         return result
+
+
+def _require_positive_int(what: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value!r}")
 
 
 def _pyplot():

@@ -25,8 +25,9 @@ from lava_lite.runtimes.chip.config import ChipError, ChipLimitError, ChipLimits
 from lava_lite.runtimes.chip.keys import client_keys, is_loopback
 from lava_lite.runtimes.chip.mapping import LIF, chip_role, map_partition
 from lava_lite.runtimes.chip.zmq_driver import ChipRequestError, ZmqChipDriver
-from lava_lite.runtimes.executor import RuntimeInPort, RuntimeOutPort, probe_buffer
+from lava_lite.runtimes.executor import RuntimeInPort, RuntimeOutPort
 from lava_lite.runtimes.partition import Partition, partition_for
+from lava_lite.runtimes.probes import ProbeStore, probe_store
 
 DEVICE = "chip"
 
@@ -152,7 +153,7 @@ class ChipPartition(Partition):
             dtype = np.dtype(port.dtype)
             out = [c for c in plan.channels if c.src == pid and c.src_port == name
                    and c.dst not in self.by_id]
-            probes = [(self._probe_buffer(probe, port.shape, dtype), probe.num_steps)
+            probes = [self._probe_store(probe, port.shape, dtype)
                       for probe in spec.probes if probe.target == name]
             self.outputs.append((RuntimeOutPort(name, port.shape, dtype, spec.name),
                                  port.delayed, [c.id for c in out if c.dst in hosted_ids],
@@ -160,22 +161,22 @@ class ChipPartition(Partition):
         # Host copies of synapse Vars: the values as given (the chip holds quantized ones).
         self.mirror = {s.id: {v.name: v.init.copy() for v in s.vars}
                        for s in self.specs if self.roles[s.id] != LIF}
-        self.var_probes = []  # (buffer, readout index or (pid, var), num_steps)
+        self.var_probes = []  # (store, readout index or (pid, var))
         readouts, readout = self.mapping.readouts, 0  # (in the order the mapping made them)
         for spec in sorted(self.specs, key=lambda s: s.id):
             for probe in spec.probes:
                 if probe.kind != "var":
                     continue
                 var = next(v for v in spec.vars if v.name == probe.target)
-                buffer = self._probe_buffer(probe, var.shape, np.dtype(var.dtype))
+                store = self._probe_store(probe, var.shape, np.dtype(var.dtype))
                 if readout < len(readouts) and readouts[readout] == (spec.id, probe.target):
-                    self.var_probes.append((buffer, readout, probe.num_steps))
+                    self.var_probes.append((store, readout))
                     readout += 1
                 else:
-                    self.var_probes.append((buffer, (spec.id, probe.target), probe.num_steps))
+                    self.var_probes.append((store, (spec.id, probe.target)))
 
-    def _probe_buffer(self, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
-        return probe_buffer(self.probe_buffers, probe, shape, dtype)
+    def _probe_store(self, probe, shape: tuple, dtype: np.dtype) -> ProbeStore:
+        return probe_store(self.probe_stores, probe, shape, dtype)
 
     # -- steps -----------------------------------------------------------------------------
     def run_spk(self) -> None:
@@ -205,11 +206,10 @@ class ChipPartition(Partition):
                 f"step")
 
     def record_probes(self, time_step: int) -> None:
-        for buffer, source, num_steps in self.var_probes:
-            if time_step <= num_steps:
-                value = (self.readout_values[source] if isinstance(source, int)
-                         else self.mirror[source[0]][source[1]])
-                buffer[time_step - 1] = value.reshape(buffer.shape[1:])
+        for store, source in self.var_probes:
+            value = (self.readout_values[source] if isinstance(source, int)
+                     else self.mirror[source[0]][source[1]])
+            store.record(time_step, value.reshape(store.rows.shape[1:]))
 
     def failure(self, phase: str, time_step: int, text: str | None = None) -> ProcessModelError:
         name = self.culprit if any(s.name == self.culprit for s in self.specs) else self.name
@@ -260,6 +260,15 @@ class ChipPartition(Partition):
         quantized = fxp.quantize_weights(value, spec.params["num_weight_bits"])
         self.driver.write_state(spec.name, "weights", quantized.astype(np.int32))
         self.mirror[process_id][name] = value.copy()
+
+    def check_alive(self) -> None:
+        """Raise the failure of the chip's Processes if the chip has gone (while idle)."""
+        if self.driver is None:
+            return
+        try:
+            self.driver.check_alive()
+        except ChipError:
+            raise self.failure("idle", self.step) from None
 
     def close(self) -> None:
         driver, self.driver = self.driver, None
