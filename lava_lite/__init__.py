@@ -5,7 +5,7 @@ executable plan. Runtimes live in ``lava_lite.runtimes``, the process library in
 ``lava_lite.proc_lib``.
 """
 from lava_lite.errors import (CompileError, LavaLiteError, ProcessModelError, RunStateError,
-                              RunTimeoutError, WorkerDiedError)
+                              RunTimeoutError, WorkerDiedError, WorkerError)
 from lava_lite.model import (CPU, AsyncProcessModel, AsyncProtocol, InPortType,
                              LoihiProcessModel, LoihiProtocol, NeuroCore, OutPortType,
                              ProcessModel, RefPortType, Resource, VarPortType, VarType,
@@ -25,5 +25,5 @@ __all__ = [
     "OutPortType", "Process", "ProcessModel", "ProcessModelError", "RefPort", "RefPortType",
     "Resource", "RunConfig", "RunContinuous", "RunStateError", "RunSteps", "RunTimeoutError",
     "SubProcessModel", "Var", "VarPort", "VarPortType", "VarType", "WorkerDiedError",
-    "implements", "requires", "tag",
+    "WorkerError", "implements", "requires", "tag",
 ]

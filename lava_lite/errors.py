@@ -27,7 +27,11 @@ class ProcessModelError(LavaLiteError, RuntimeError):
         self.worker = worker
 
 
-class WorkerDiedError(LavaLiteError, RuntimeError):
+class WorkerError(LavaLiteError, RuntimeError):
+    """A worker OS process failed outside any model, or sent what cannot be read."""
+
+
+class WorkerDiedError(WorkerError):
     """A worker OS process ended without being asked to."""
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import threading
+import time
 
 from lava_lite.errors import RunStateError
-from lava_lite.members import ProcessMember
+from lava_lite.members import ProcessMember, check_name_length
 
 _process_ids = itertools.count()
+# pause()/stop() while another thread's run() compiles the graph: how long to wait for it.
+COMPILE_WAIT_SECONDS = 60.0
 
 
 def _reject_unknown_keywords(init, cls):
@@ -46,6 +50,14 @@ def _reject_unknown_keywords(init, cls):
     return checked_init
 
 
+def _check_condition(process, condition) -> None:
+    from lava_lite.run_config import RunCondition  # local: the run config needs Processes
+
+    if not isinstance(condition, RunCondition):
+        raise TypeError(f"{process.name}.run needs a condition such as "
+                        f"RunSteps(num_steps=10) or RunContinuous(), got {condition!r}")
+
+
 class Process:
     """Base class of all Processes. Subclasses declare ports and Vars as attributes.
 
@@ -64,11 +76,14 @@ class Process:
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"{type(self).__name__}: name must be a non-empty string, "
                             f"got {name!r}")
+        if name is not None:
+            check_name_length(name, "name", type(self).__name__)
         self.name = name or f"{type(self).__name__}_{self._creation_index}"
         self.proc_params: dict = {}
         self._observers: list[Process] = []  # probing Processes watching this one
         self._implicit_ports: list = []  # VarPorts made by RefPort.connect_var
         self._session = None
+        self._compiling = threading.Event()  # set while run() compiles this Process's graph
 
     def __setattr__(self, key, value):
         if isinstance(value, ProcessMember):
@@ -78,7 +93,7 @@ class Process:
                                    f"declaring ports and Vars")
             if value.process is not None and value.process is not self:
                 raise ValueError(f"{value.qualified_name} already belongs to another Process")
-            value.name, value.process = key, self
+            value.attach(self, key)
             members[key] = value
         object.__setattr__(self, key, value)
 
@@ -97,19 +112,21 @@ class Process:
     # -- execution -------------------------------------------------------------------------
     def run(self, condition=None, run_cfg=None) -> None:
         """Run the graph this Process belongs to; see RunSteps and RunContinuous."""
-        from lava_lite.session import Session  # local: sessions need the compiler
-
-        from lava_lite.run_config import RunCondition
-
-        if not isinstance(condition, RunCondition):
-            raise TypeError(f"{self.name}.run needs a condition such as "
-                            f"RunSteps(num_steps=10) or RunContinuous(), got {condition!r}")
         session = self._session
-        if session is None:
-            session = Session.create(self, run_cfg)
-        elif run_cfg is not None and run_cfg is not session.run_cfg:
-            session.check_same_config(run_cfg)
-        session.run(condition)
+        if session is not None:
+            _check_condition(self, condition)
+            if run_cfg is not None and run_cfg is not session.run_cfg:
+                session.check_same_config(run_cfg)
+            session.run(condition)
+            return
+        self._compiling.set()  # from here on, pause()/stop() wait for this run's session
+        try:
+            from lava_lite.session import Session  # local: sessions need the compiler
+
+            _check_condition(self, condition)
+            Session.start(self, run_cfg, condition)
+        finally:
+            self._compiling.clear()
 
     def wait(self) -> None:
         """Block until a non-blocking run ends."""
@@ -117,15 +134,28 @@ class Process:
             self._session.wait()
 
     def pause(self) -> None:
-        """Pause a running graph at a step every worker reaches; ``run`` continues it."""
-        if self._session is not None:
-            self._session.pause()
+        """Pause a running graph at a step every worker reaches; ``run`` continues it. From
+        another thread than a blocking ``run``, that ``run`` returns once paused."""
+        session = self._session_once_compiled()
+        if session is not None:
+            session.pause()
 
     def stop(self) -> None:
         """End the run (pausing it first if it is running) and every worker. Monitor data and
-        ``current_step`` stay readable; Vars do not (their state was in the workers)."""
-        if self._session is not None:
-            self._session.stop()
+        ``current_step`` stay readable; Vars do not (their state was in the workers). From
+        another thread than a blocking ``run``, that ``run`` returns."""
+        session = self._session_once_compiled()
+        if session is not None:
+            session.stop()
+
+    def _session_once_compiled(self):
+        """The session; if another thread's ``run`` is compiling this Process's graph, wait
+        (bounded) until it has a session, so that pause/stop reach that run."""
+        deadline = time.monotonic() + COMPILE_WAIT_SECONDS
+        while self._session is None and self._compiling.is_set() and \
+                time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self._session
 
     @property
     def current_step(self) -> int:

@@ -15,6 +15,7 @@ from lava_lite.errors import ProcessModelError
 from lava_lite.model import REGISTRY, AsyncProcessModel, LoihiProcessModel
 from lava_lite.plan import Plan, ProcessPlan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes.partition import partition_for
+from lava_lite.runtimes.probes import ProbeStore, probe_store
 from lava_lite.runtimes.step_code import compile_step
 from lava_lite.runtimes.transforms import compile_transform, read_only
 
@@ -143,25 +144,14 @@ class AsyncOutPort(RuntimeOutPort):
             executor.inbox[(channel, arrival)] = data
         for channel in remote:
             executor.transport.send(channel, arrival, data)
-        for buffer, num_steps in probes:
-            if arrival <= num_steps:
-                buffer[arrival - 1] = data
+        for store in probes:
+            store.record(arrival, data)
         self._hosted.advance(self.count)
 
 
 def _as_dtype(data: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """What a receiving port of ``dtype`` gets: the array itself, or a read-only cast."""
     return data if data.dtype == dtype else read_only(data.astype(dtype))
-
-
-def probe_buffer(buffers: dict, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """A zeroed (num_steps, *shape) record for ``probe``, kept in ``buffers`` by probe id.
-
-    Written through once here: np.zeros maps pages lazily, and the first write to each page
-    would otherwise fault during the run (~1 us a step for a 100-neuron record)."""
-    buffer = buffers[probe.id] = np.zeros((probe.num_steps, *shape), dtype)
-    buffer.fill(0)
-    return buffer
 
 
 _REQUESTS = (None, "pause", "stop")  # by precedence: a stop wins over a pause
@@ -178,11 +168,11 @@ class HostedProcess:
         self.model_name = spec.model.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
         try:
             self.model = REGISTRY.resolve(spec.model)(spec.params)
-        except Exception:
+        except (Exception, SystemExit):
             raise ProcessModelError(spec.name, self.model_name, "model construction", 0,
                                     traceback.format_exc()) from None
         self.model.rng = np.random.default_rng(spec.seed)
-        self.probe_buffers: dict[int, np.ndarray] = {}
+        self.probe_stores: dict[int, ProbeStore] = {}  # by probe id
         self.executor = executor
         self.is_async = isinstance(self.model, AsyncProcessModel)
         self.var_dtypes = {}
@@ -218,7 +208,7 @@ class HostedProcess:
                 runtime_port = (AsyncOutPort if self.is_async else RuntimeOutPort)(
                     port.name, port.shape, dtype, spec.name)
                 out = [c for c in plan.channels if c.src == spec.id and c.src_port == port.name]
-                probes = [(self._probe_buffer(probe, port.shape, dtype), probe.num_steps)
+                probes = [self._probe_store(probe, port.shape, dtype)
                           for probe in spec.probes if probe.target == port.name]
                 output = (runtime_port, port.delayed, [c.id for c in out if c.dst in hosted_ids],
                           [c.id for c in out if c.dst not in hosted_ids], probes)
@@ -228,8 +218,7 @@ class HostedProcess:
                 else:
                     self.outputs.append(output)
             setattr(self.model, port.name, runtime_port)
-        self.var_probes = [(self._probe_buffer(probe, var.shape, np.dtype(var.dtype)), var.name,
-                            probe.num_steps)
+        self.var_probes = [(self._probe_store(probe, var.shape, np.dtype(var.dtype)), var.name)
                            for var in spec.vars for probe in spec.probes
                            if probe.target == var.name]
         self.run_spk = getattr(self.model, "run_spk", None)
@@ -241,13 +230,13 @@ class HostedProcess:
             self.executor.step = step
             self.executor.progress[self.progress_index] = step
 
-    def _probe_buffer(self, probe, shape: tuple, dtype: np.dtype) -> np.ndarray:
-        return probe_buffer(self.probe_buffers, probe, shape, dtype)
+    def _probe_store(self, probe, shape: tuple, dtype: np.dtype) -> ProbeStore:
+        return probe_store(self.probe_stores, probe, shape, dtype)
 
     def call(self, phase: str, time_step: int):
         try:
             return getattr(self.model, phase)()
-        except Exception:
+        except (Exception, SystemExit):
             raise self.failure(phase, time_step) from None
 
     def failure(self, phase: str, time_step: int, text: str | None = None) -> ProcessModelError:
@@ -294,6 +283,7 @@ class Executor:
                 hosted = HostedProcess(spec, plan, ids, self)
                 self.hosted.append(hosted)
                 self.by_id[pid] = hosted
+                self.progress[pid] = 0  # built (the coordinator watches construction)
             else:
                 if partition_cls not in groups:  # scheduled where its first member is
                     groups[partition_cls] = []
@@ -305,6 +295,7 @@ class Executor:
                 self.hosted[k] = partition
                 self.partitions.append(partition)
                 self.by_id.update({s.id: partition.member(s.id) for s in groups[unit]})
+                self.progress[[s.id for s in groups[unit]]] = 0
         self.models = [h for h in self.hosted if isinstance(h, HostedProcess)]
         # Seconds each hosted unit spent computing and waiting for its inputs (run stats).
         self.computing = [0.0] * len(self.hosted)
@@ -516,7 +507,11 @@ class Executor:
             self.ends_received.add((ref.id, step, phase))
 
     def probe_data(self) -> dict[int, np.ndarray]:
-        return {pid: buf for h in self.hosted for pid, buf in h.probe_buffers.items()}
+        """The rows each probe hosted here recorded, in time order, by probe id: views of
+        the stores where possible (see ``ProbeStore.recorded``); ``probing.assemble`` turns
+        them into what ``Monitor.get_data()`` returns."""
+        return {pid: store.recorded() for h in self.hosted
+                for pid, store in h.probe_stores.items()}
 
     def stats(self) -> tuple[list[int], np.ndarray]:
         """Process ids and, for each, [seconds computing, seconds waiting for input]; a
@@ -528,6 +523,11 @@ class Executor:
             rows += [[self.computing[k] / len(members), self.waiting[k] / len(members)]
                      for _ in members]
         return ids, np.array(rows, np.float64).reshape(-1, 2)
+
+    def check_devices(self) -> None:
+        """Raise ProcessModelError if a device of a partition here has gone (while idle)."""
+        for partition in self.partitions:
+            partition.check_alive()
 
     def close(self) -> None:
         """Release devices held by partitions."""

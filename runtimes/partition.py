@@ -35,8 +35,8 @@ def partition_for(model_cls) -> type["Partition"] | None:
 class Partition:
     """Base of device partitions. Subclasses set ``inputs`` and ``outputs`` in the same form
     as a hosted Process (``[(RuntimeInPort, [channel ids])]`` and ``[(RuntimeOutPort,
-    delayed, local channel ids, remote channel ids, probes)]``), ``probe_buffers`` (probe id
-    -> array) and implement the methods below."""
+    delayed, local channel ids, remote channel ids, probes)]``), ``probe_stores`` (probe id
+    -> ProbeStore) and implement the methods below."""
 
     name: str = "partition"
     model_name: str = "Partition"
@@ -46,7 +46,7 @@ class Partition:
         self.progress_index = [spec.id for spec in specs]
         self.inputs: list = []
         self.outputs: list = []
-        self.probe_buffers: dict[int, np.ndarray] = {}
+        self.probe_stores: dict = {}  # probe id -> runtimes.probes.ProbeStore
         self.ref_ports: list = []
 
     def run_spk(self) -> None:
@@ -61,6 +61,9 @@ class Partition:
 
     def set_var(self, process_id: int, name: str, value: np.ndarray) -> None:
         raise NotImplementedError
+
+    def check_alive(self) -> None:
+        """Raise (the error of ``failure``) if the device has gone; called while idle."""
 
     def close(self) -> None:
         """Release the device (called when the run ends, however it ends)."""
@@ -85,3 +88,6 @@ class PartitionMember:
 
     def set_var(self, name: str, value: np.ndarray) -> None:
         self.partition.set_var(self.process_id, name, value)
+
+    def failure(self, phase: str, time_step: int, text: str | None = None) -> ProcessModelError:
+        return self.partition.failure(phase, time_step, text)

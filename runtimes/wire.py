@@ -16,13 +16,16 @@ import msgpack
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from lava_lite.members import MAX_NAME_CHARS
+from lava_lite.run_config import MAX_TIME_STEP
+
 MAX_HEADER_BYTES = 4096
 _UNPACK_LIMITS = dict(raw=False, max_str_len=MAX_HEADER_BYTES, max_bin_len=0,
                       max_array_len=64, max_map_len=32, max_ext_len=0, strict_map_key=True)
 # dtypes that may cross the wire: plain numbers, no objects, written as ``dtype.str``.
 ALLOWED_DTYPE_KINDS = set("biuf")
 _DTYPE_NAME = re.compile(r"[<>|][biuf][0-9]{1,2}")
-MAX_STEP = 2**63 - 1
+MAX_STEP = MAX_TIME_STEP
 MAX_NDIM = 32
 MAX_ELEMENTS = 2**40  # also bounds the product of the non-zero dimensions of empty arrays
 
@@ -141,13 +144,13 @@ class Halt(_Msg):
 class GetVar(_Msg):
     k: Literal["get"] = "get"
     process: int = Field(ge=0)
-    var: str = Field(max_length=200)
+    var: str = Field(max_length=MAX_NAME_CHARS)
 
 
 class SetVar(_Msg):
     k: Literal["set"] = "set"
     process: int = Field(ge=0)
-    var: str = Field(max_length=200)
+    var: str = Field(max_length=MAX_NAME_CHARS)
 
 
 class GetProbes(_Msg):
@@ -196,6 +199,10 @@ class Reply(_Msg):
     k: Literal["reply"] = "reply"
     ids: list[int] = []
     error: str | None = None
+
+
+# The phase of a Failed message whose error came from the worker itself, not a model.
+WORKER_PHASE = "runtime"
 
 
 class Failed(_Msg):

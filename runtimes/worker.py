@@ -23,8 +23,8 @@ from lava_lite.errors import ProcessModelError
 from lava_lite.plan import Plan, control_wire_id, ref_wire_ids
 from lava_lite.runtimes import wire
 from lava_lite.runtimes.executor import Executor
-from lava_lite.runtimes.network import Network
-from lava_lite.runtimes.orphans import die_with_parent
+from lava_lite.runtimes.network import Network, data_socket_name
+from lava_lite.runtimes.orphans import ENDING_SIGNALS, die_with_parent
 
 # Enough queued messages per peer for a few steps of every channel between two workers
 # (what the pipeline needs to stay deadlock-free), not so many that memory grows unbounded.
@@ -35,16 +35,28 @@ MAX_STEPS_AHEAD = 16 * MIN_HIGH_WATER_MARK
 CONTROL_CHECK_SECONDS = 0.002
 STARTUP_TIMEOUT_SECONDS = 30.0  # workers: to bind, report and learn the control endpoint
 MAX_ENDPOINT_BYTES = 4096
+DEVICE_CHECK_SECONDS = 0.5  # while idle: how often devices (the chip) are checked
 
-
-# A traceback travels in one control header: keep its end (where the error is) if it is huge.
-MAX_TRACEBACK_CHARS = 64 * 1024
+# Texts travel in one control header: tracebacks and error messages are shortened to this,
+# keeping where the error is (a traceback's end, a message's start).
+MAX_TEXT_CHARS = 64 * 1024
+# Errors that refuse one get/set (bad name, index or value) and leave the run intact; any
+# other error of a get/set (a device that failed) is a failure of the Process.
+REFUSED = (KeyError, ValueError, TypeError, IndexError)
 
 
 def _bounded(text: str) -> str:
-    if len(text) <= MAX_TRACEBACK_CHARS:
+    """A traceback of at most MAX_TEXT_CHARS: its end, where the error is."""
+    if len(text) <= MAX_TEXT_CHARS:
         return text
-    return "[... traceback shortened ...]\n" + text[-MAX_TRACEBACK_CHARS:]
+    return "[... traceback shortened ...]\n" + text[-MAX_TEXT_CHARS:]
+
+
+def _bounded_message(text: str) -> str:
+    """An error message of at most MAX_TEXT_CHARS: its start, which says what failed."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    return f"{text[:MAX_TEXT_CHARS]}[... {len(text) - MAX_TEXT_CHARS:,} characters more]"
 
 
 class StopRequested(BaseException):
@@ -108,7 +120,7 @@ class ZmqTransport:
         self.bound: dict[int, str] = {}  # sending peer -> endpoint it connects to
         for peer, expected in sorted(incoming.items()):
             sock = self._socket(context, zmq.PULL, len(expected))
-            self.bound[peer] = network.bind(sock, f"data-{worker}-from-{peer}")
+            self.bound[peer] = network.bind(sock, data_socket_name(worker, peer))
             for wire_id in expected:
                 self.source[wire_id] = (sock, expected)
             if self.request_ids & expected.keys():
@@ -238,13 +250,17 @@ class Worker:
         self.executor: Executor | None = None
         self.target: int | None = 0
         self.halted = False
+        self.failed = False  # a hosted model failed: the coordinator ends the run
 
     def send(self, message, arrays=()) -> None:
         self.socket.send_multipart(wire.encode_control(message, arrays), copy=False)
 
     def receive(self):
+        """The coordinator's next message; while none comes, watch the coordinator's
+        process and the devices of the hosted Processes (a chip that went away is reported
+        at once, not at the next request)."""
         while True:
-            if self.socket.poll(PARENT_CHECK_SECONDS * 1000):
+            if self.socket.poll(DEVICE_CHECK_SECONDS * 1000):
                 try:
                     return wire.decode_control(self.socket.recv_multipart())
                 except wire.WireError as exc:
@@ -252,6 +268,11 @@ class Worker:
                           f"message: {exc}", file=sys.stderr)
             elif os.getppid() != self.parent_pid:
                 raise StopRequested("the coordinator's process is gone")
+            elif self.executor is not None and not self.failed:
+                try:
+                    self.executor.check_devices()
+                except ProcessModelError as exc:
+                    self.report(exc)
 
     def serve(self) -> None:
         self.send(wire.Bound(endpoints={str(p): e for p, e in self.transport.bound.items()}))
@@ -305,26 +326,40 @@ class Worker:
         elif isinstance(message, wire.Halt):
             self.send(wire.Halted(step=executor.step))
         elif isinstance(message, wire.GetVar):
+            hosted = executor.by_id[message.process]
             try:
-                value = executor.by_id[message.process].get_var(message.var)
-            except Exception as exc:  # unknown names, or a device that failed to answer
+                value = hosted.get_var(message.var)
+            except REFUSED as exc:  # unknown names, a value that is no array of numbers
                 name = self.plan.process(message.process).name
-                self.send(wire.Reply(error=f"cannot read {name}.{message.var}: {exc}"))
+                self._refuse(f"cannot read {name}.{message.var}: {exc}")
+            except Exception:  # a device that failed to answer
+                raise hosted.failure("get", executor.step) from None
             else:
                 self.send(wire.Reply(), (value,))
         elif isinstance(message, wire.SetVar):
+            hosted = executor.by_id[message.process]
             try:
-                executor.by_id[message.process].set_var(message.var, arrays[0])
-            except Exception as exc:
-                self.send(wire.Reply(error=str(exc)))
+                hosted.set_var(message.var, arrays[0])
+            except REFUSED as exc:
+                self._refuse(str(exc))
+            except Exception:
+                raise hosted.failure("set", executor.step) from None
             else:
                 self.send(wire.Reply())
         elif isinstance(message, wire.GetStats):
             ids, times = executor.stats()
             self.send(wire.Reply(ids=ids), (times, np.array(self.transport.counters, np.int64)))
         elif isinstance(message, wire.GetProbes):
-            data = executor.probe_data()
-            self.send(wire.Reply(ids=list(data)), tuple(data.values()))
+            self.send_probes()
+
+    def _refuse(self, error: str) -> None:
+        self.send(wire.Reply(error=_bounded_message(error)))
+
+    def send_probes(self) -> None:
+        """What every probe hosted here recorded (also while a step is under way, so that a
+        failed run's data can be read from the workers that wait for the failed one)."""
+        data = self.executor.probe_data()
+        self.send(wire.Reply(ids=list(data)), tuple(data.values()))
 
     def run_async(self, until: int | None) -> None:
         """Let the asynchronous model loop until it has reached ``until`` (or is told to end)."""
@@ -367,10 +402,13 @@ class Worker:
             # After a halt, the coordinator may name a later step before this worker has
             # finished the step it was in: take the new target instead of dropping it.
             self.target = message.until
+        elif isinstance(message, wire.GetProbes):
+            self.send_probes()
         else:
             self.send(wire.Reply(error=f"'{message.k}' is not possible while running"))
 
     def report(self, exc: ProcessModelError) -> None:
+        self.failed = True
         self.send(wire.Failed(process=exc.process_name, model=exc.model, phase=exc.phase,
                               step=exc.time_step, traceback=_bounded(exc.traceback_text)))
 
@@ -392,11 +430,13 @@ def blas_threads(plan: Plan, worker: int) -> int:
 
 
 def worker_main(plan: Plan, worker: int, network: Network, endpoint_pipe,
-                progress: np.ndarray) -> None:
+                progress: np.ndarray, forked_by_main_thread: bool = True) -> None:
     """Entry point of a worker OS process; ``endpoint_pipe`` brings the coordinator's control
     endpoint once it is bound."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
-    die_with_parent()
+    for signum in ENDING_SIGNALS:  # the coordinator's clean-up handler is not for workers
+        signal.signal(signum, signal.SIG_DFL)
+    die_with_parent(forked_by_main_thread)
     gc.freeze()  # what the fork inherited is never garbage: keep collections cheap
     threadpool_limits(blas_threads(plan, worker))
     with endpoint_pipe:
@@ -414,9 +454,10 @@ def worker_main(plan: Plan, worker: int, network: Network, endpoint_pipe,
         runner.serve()
     except StopRequested:
         pass
-    except Exception:
+    except BaseException:  # (MemoryError, SystemExit, ... outside any model's code)
         if runner is not None:
-            runner.send(wire.Failed(process=f"<worker {worker}>", model="-", phase="runtime",
+            runner.send(wire.Failed(process=f"worker {worker}", model="-",
+                                    phase=wire.WORKER_PHASE,
                                     step=runner.executor.step if runner.executor else 0,
                                     traceback=_bounded(traceback.format_exc())))
         else:
