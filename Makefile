@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) -m lava_lite.demo
+	$(PY) examples/ei_network.py
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest

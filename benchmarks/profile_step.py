@@ -96,7 +96,8 @@ def micro(n: int) -> None:
     from lava_lite import RunConfig
     from lava_lite.compiler import compile_graph
     from lava_lite.runtimes import wire
-    from lava_lite.runtimes.executor import Executor, RuntimeOutPort
+    from lava_lite.runtimes.executor import Executor
+    from lava_lite.runtimes.ports import RuntimeOutPort
 
     # The models of the n-neuron pipeline as the executor runs them (after a warm-up), each
     # timed alone, then what the numpy loop does for the same work.

@@ -6,7 +6,8 @@ executable plan. Runtimes live in ``lava_lite.runtimes``, the process library in
 """
 from lava_lite.errors import (CompileError, LavaLiteError, ProcessModelError, RunStateError,
                               RunTimeoutError, WorkerDiedError, WorkerError)
-from lava_lite.model import (CPU, AsyncProcessModel, AsyncProtocol, InPortType,
+from lava_lite.model import (CPU, AsyncProcessModel, AsyncProtocol, DeviceProcessModel,
+                             InPortType,
                              LoihiProcessModel, LoihiProtocol, NeuroCore, OutPortType,
                              ProcessModel, RefPortType, Resource, VarPortType, VarType,
                              implements, requires, tag)
@@ -20,7 +21,8 @@ from lava_lite.var import Var
 __version__ = "0.1.0"
 
 __all__ = [
-    "CPU", "AsyncProcessModel", "AsyncProtocol", "CompileError", "InPort", "InPortType",
+    "CPU", "AsyncProcessModel", "AsyncProtocol", "CompileError", "DeviceProcessModel",
+    "InPort", "InPortType",
     "LavaLiteError", "LoihiProcessModel", "LoihiProtocol", "NeuroCore", "OutPort",
     "OutPortType", "Process", "ProcessModel", "ProcessModelError", "RefPort", "RefPortType",
     "Resource", "RunConfig", "RunContinuous", "RunStateError", "RunSteps", "RunTimeoutError",

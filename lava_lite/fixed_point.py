@@ -73,6 +73,11 @@ WEIGHT_EXP_MAX = 7
 NUM_WEIGHT_BITS_MIN = 1
 NUM_WEIGHT_BITS_MAX = WEIGHT_BITS
 
+#: Widest graded spike payload (``num_message_bits``) of a synapse model: its int32 ports.
+MESSAGE_BITS_MAX = 32
+#: Widest graded spike payload a neuromorphic core's synapses carry (Loihi 2: 24 bits).
+GRADED_SPIKE_BITS = 24
+
 
 class SignMode(enum.Enum):
     """Sign mode of a weight matrix; decides clipping range and truncation."""
@@ -121,8 +126,8 @@ class FixedPointOverflowError(OverflowError):
 
 def bit_range(bits: int, signed: bool = True) -> tuple[int, int]:
     """Inclusive (lo, hi) of a two's-complement (signed) or unsigned register."""
-    if bits < 1:
-        raise ValueError(f"bits must be >= 1, got {bits}")
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits < 1:
+        raise ValueError(f"bits must be an int >= 1, got {bits!r}")
     if signed:
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1

@@ -21,6 +21,8 @@ import importlib
 
 import numpy as np
 
+from lava_lite.abstract_process import AbstractProcess
+
 
 # -- declared types ----------------------------------------------------------------------
 class _DeclaredType:
@@ -227,12 +229,18 @@ class DeviceProcessModel(LoihiProcessModel):
 
 # -- decorators --------------------------------------------------------------------------
 def implements(proc: type, protocol: type | None = None):
-    """Declare (and register) the Process class a model implements. ``protocol`` defaults
-    to what the model's base class runs (AsyncProtocol for an AsyncProcessModel, else
-    LoihiProtocol); a protocol the base class does not run is refused."""
-    from lava_lite.process import Process
+    """Declare (and register) the Process class a model implements.
 
-    if not (isinstance(proc, type) and issubclass(proc, Process)):
+    Parameters
+    ----------
+    proc : type
+        The Process class.
+    protocol : type, optional
+        LoihiProtocol or AsyncProtocol; default: what the model's base class runs
+        (AsyncProtocol for an AsyncProcessModel, else LoihiProtocol). A protocol the base
+        class does not run is refused.
+    """
+    if not (isinstance(proc, type) and issubclass(proc, AbstractProcess)):
         raise TypeError(f"@implements(proc=...) needs a Process class, got {proc!r}")
     if protocol not in (None, LoihiProtocol, AsyncProtocol):
         raise TypeError(f"@implements(protocol=...) takes LoihiProtocol or AsyncProtocol, "
@@ -305,6 +313,18 @@ class ModelRegistry:
 
     def models_for(self, process_cls: type) -> list[type[ProcessModel]]:
         return list(self._models.get(process_cls, ()))
+
+    def models(self) -> list[type[ProcessModel]]:
+        """Every registered model (each Process's in registration order)."""
+        return [model for models in self._models.values() for model in models]
+
+    def snapshot(self) -> dict:
+        """What ``restore`` puts back: the registrations as they are now."""
+        return {process: list(models) for process, models in self._models.items()}
+
+    def restore(self, snapshot: dict) -> None:
+        """Forget every registration made since ``snapshot`` was taken (tests, notebooks)."""
+        self._models = {process: list(models) for process, models in snapshot.items()}
 
     def resolve(self, import_path: str) -> type[ProcessModel]:
         """The model class named ``module:qualname``: registered or importable."""

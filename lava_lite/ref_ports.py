@@ -7,13 +7,19 @@ by the owner before its next spike phase. Each moves the whole array in one mess
 from __future__ import annotations
 
 from lava_lite.members import normalize_shape
-from lava_lite.ports import AbstractPort
+from lava_lite.abstract_port import AbstractPort
 from lava_lite.var import Var
 
 
 class VarPort(AbstractPort):
     """Makes ``var`` reachable by RefPorts of other Processes. Declare it on the Var's owner
-    (``self.v_port = VarPort(self.v)``) or let ``RefPort.connect_var`` create it implicitly."""
+    (``self.v_port = VarPort(self.v)``) or let ``RefPort.connect_var`` create it implicitly.
+
+    Parameters
+    ----------
+    var : Var
+        The Var it serves.
+    """
 
     def __init__(self, var: Var):
         if not isinstance(var, Var):
@@ -23,7 +29,13 @@ class VarPort(AbstractPort):
 
 
 class RefPort(AbstractPort):
-    """Reads/writes a Var of another Process during management phases."""
+    """Reads/writes a Var of another Process during management phases.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the Var it reaches.
+    """
 
     def __init__(self, shape):
         super().__init__(normalize_shape(shape))

@@ -18,12 +18,12 @@ import weakref
 
 import numpy as np
 
+from lava_lite.backends import create_runtime
 from lava_lite.compiler import compile_graph
 from lava_lite.errors import RunStateError, RunTimeoutError
 from lava_lite.model import REGISTRY
-from lava_lite.probing import assemble
+from lava_lite.probe_data import assemble
 from lava_lite.run_config import MAX_TIME_STEP, RunConfig, RunSteps
-from lava_lite.runtime_registry import create_runtime
 from lava_lite.stats import ProcessStats, RunStats, WorkerStats
 from lava_lite.value_checks import check_value, refuses_non_finite
 
@@ -255,7 +255,7 @@ class Session:
 
     def probe_data(self, observer) -> dict[int, np.ndarray]:
         """Recorded data of ``observer``'s probes, by probe id, as arrays the caller owns
-        (``probing.assemble``); probes whose data was lost with a worker that died are left
+        (``probe_data.assemble``); probes whose data was lost with a worker that died are left
         out, with a warning naming them."""
         with self._lock:
             if self._final_probe_data is not None:

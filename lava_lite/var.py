@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from lava_lite.members import ProcessMember, normalize_shape
+from lava_lite.undo_log import log_change
 from lava_lite.value_checks import NUMBER_TYPES, is_number_dtype, not_numbers, value_problem
 
 
@@ -17,8 +18,17 @@ class Var(ProcessMember):
     ``set(value)`` read and write the live value (one message, whatever the size) in the
     dtype the model declares.
 
-    ``dtype`` (optional, a bool, integer or float type): hold the given values in this type
-    from the start; a value it cannot hold exactly is refused.
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the state.
+    init : array_like
+        Initial value, broadcast to ``shape`` (default 0).
+    dtype : numpy dtype, optional
+        A bool, integer or float type to hold the given values in from the start; a value
+        it cannot hold exactly is refused.
+    shareable : bool
+        Whether RefPorts of other Processes may reach it (default True).
     """
 
     def __init__(self, shape, init=0, dtype=None, shareable: bool = True):
@@ -79,8 +89,6 @@ class Var(ProcessMember):
         if other.resolve_alias() is self:
             raise ValueError(f"cannot alias {self.qualified_name} to "
                              f"{other.qualified_name}: the aliases would form a loop")
-        from lava_lite.ports import log_change  # the compiler records what SubProcessModels do
-
         previous = self.aliased_var
         self.aliased_var = other
         log_change(lambda: setattr(self, "aliased_var", previous))

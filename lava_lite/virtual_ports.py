@@ -16,14 +16,17 @@ compiler composes, per path from a leaf OutPort to a leaf InPort, into
 ``ChannelPlan.transform``; the receiver of the channel applies them
 (``lava_lite.runtimes.transforms``). ``transform_shape`` computes the shape a list of steps
 produces, which the compiler uses to check every channel.
+
+``PortViews`` is where ``reshape``, ``flatten``, ``transpose`` and ``concat_with`` are defined,
+for InPorts and OutPorts (``lava_lite.ports``) and for virtual ports themselves.
 """
 from __future__ import annotations
 
 import math
 import numbers
 
+from lava_lite.abstract_port import AbstractPort, as_list, connect_ports, io_kind, require_kind
 from lava_lite.members import normalize_shape
-from lava_lite.ports import AbstractPort, _as_list, _connect, _require_kind, io_kind
 
 SOURCE, DESTINATION = "source", "destination"
 
@@ -37,8 +40,60 @@ def _axis(axis, ndim: int, where: str) -> int:
     return int(axis) % ndim
 
 
-class VirtualPort(AbstractPort):
-    """A port derived from ``parents`` by a shape transform; see the module docstring."""
+class PortViews:
+    """The transforms of a port (InPorts, OutPorts and virtual ports): each returns a virtual
+    port, which connects like any other and may be transformed again."""
+
+    def reshape(self, shape) -> "VirtualPort":
+        """A virtual port with this port's data in ``shape`` (same number of elements,
+        C order). On an OutPort: ``src.s_out.reshape((2, 3)).connect(dst.a_in)``; on an
+        InPort: ``src.s_out.connect(dst.a_in.reshape(src.s_out.shape))``.
+
+        Parameters
+        ----------
+        shape : int or tuple of int
+            The new shape.
+        """
+        return ReshapePort(self, shape)
+
+    def flatten(self) -> "VirtualPort":
+        """``reshape((size,))``."""
+        return self.reshape((self.size,))
+
+    def transpose(self, axes=None) -> "VirtualPort":
+        """A virtual port with this port's axes permuted as ``numpy.transpose(axes)``.
+
+        Parameters
+        ----------
+        axes : sequence of int, optional
+            The permutation; None reverses the axes.
+        """
+        return TransposePort(self, axes)
+
+    def concat_with(self, ports, axis: int = 0) -> "VirtualPort":
+        """A virtual port holding this port's data followed by that of ``ports`` along
+        ``axis``: ``a.s_out.concat_with(b.s_out, axis=0).connect(dst.a_in)``.
+
+        Parameters
+        ----------
+        ports : port or list of ports
+            The ports whose data follows this one's.
+        axis : int
+            The axis to join along.
+        """
+        return ConcatPort([self, *as_list(ports)], axis)
+
+
+class VirtualPort(PortViews, AbstractPort):
+    """A port derived from ``parents`` by a shape transform; see the module docstring.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of this port's data.
+    parents : list of AbstractPort
+        The ports it derives from (InPorts, OutPorts or virtual ports of either kind).
+    """
 
     def __init__(self, shape, parents: list[AbstractPort]):
         super().__init__(shape)
@@ -111,24 +166,24 @@ class VirtualPort(AbstractPort):
     # -- connections -----------------------------------------------------------------------
     def connect(self, ports) -> None:
         """Use this port as a source: send its (transformed) data to ``ports``."""
-        for port in _as_list(ports):
+        for port in as_list(ports):
             if self.io_kind == "out":
-                _require_kind(self, port, ("in", "out"),
-                              "can connect to an InPort or a parent's OutPort")
+                require_kind(self, port, ("in", "out"),
+                             "can connect to an InPort or a parent's OutPort")
             else:
-                _require_kind(self, port, ("in",), "can only connect to a child's InPort")
-            _connect(self, port)
+                require_kind(self, port, ("in",), "can only connect to a child's InPort")
+            connect_ports(self, port)
 
     def connect_from(self, ports) -> None:
         """Use this port as a destination: data from ``ports`` flows through it into the
         ports it derives from."""
-        for port in _as_list(ports):
+        for port in as_list(ports):
             if self.io_kind == "out":
-                _require_kind(self, port, ("out",), "can only connect_from an OutPort")
+                require_kind(self, port, ("out",), "can only connect_from an OutPort")
             else:
-                _require_kind(self, port, ("out", "in"),
-                              "can connect_from an OutPort or a parent's InPort")
-            _connect(port, self)
+                require_kind(self, port, ("out", "in"),
+                             "can connect_from an OutPort or a parent's InPort")
+            connect_ports(port, self)
 
 
 class ReshapePort(VirtualPort):

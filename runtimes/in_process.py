@@ -17,7 +17,7 @@ import numpy as np
 
 from lava_lite.errors import RunTimeoutError
 from lava_lite.plan import Plan
-from lava_lite.runtime_registry import register_runtime
+from lava_lite.backends import register_runtime
 from lava_lite.runtimes.executor import Executor
 from lava_lite.runtimes.orphans import end_cleanly_on_signals
 from lava_lite.runtimes.watch import RunWatch

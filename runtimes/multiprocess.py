@@ -33,7 +33,7 @@ import zmq
 
 from lava_lite.errors import ProcessModelError, RunTimeoutError, WorkerDiedError, WorkerError
 from lava_lite.plan import Plan
-from lava_lite.runtime_registry import register_runtime
+from lava_lite.backends import register_runtime
 from lava_lite.runtimes import wire
 from lava_lite.runtimes.orphans import end_cleanly_on_signals
 from lava_lite.runtimes.watch import RunWatch

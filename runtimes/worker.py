@@ -304,53 +304,66 @@ class Worker:
                 return
 
     def handle_idle(self, message, arrays) -> None:
+        """Serve one message from the coordinator between runs (see ``_IDLE_HANDLERS``)."""
+        handler = _IDLE_HANDLERS.get(type(message))
+        if handler is not None:
+            handler(self, message, arrays)
+
+    def _run(self, message: wire.Run, arrays) -> None:
+        """Run steps until the run's target (or a controller's request); between steps, hear
+        the coordinator every few milliseconds (asking ZeroMQ costs ~4 us, more than a small
+        step)."""
         executor = self.executor
-        if isinstance(message, wire.Run) and executor.async_model is not None:
+        if executor.async_model is not None:
             self.run_async(message.until)
-        elif isinstance(message, wire.Run):
-            self.target = message.until
-            next_check = time.monotonic() + CONTROL_CHECK_SECONDS
-            requested, controlled = None, executor.has_controllers
-            while self.target is None or executor.step < self.target:
-                executor.run_step()
-                if controlled:
-                    requested = executor.run_request()
-                    if requested:
-                        break
-                # Asking ZeroMQ costs ~4 us, more than a small step: ask every few ms.
-                if time.monotonic() >= next_check:
-                    next_check = time.monotonic() + CONTROL_CHECK_SECONDS
-                    while self.socket.poll(0):
-                        self.handle_while_running(between_steps=True)
-            self.send(wire.Done(step=executor.step, requested=requested))
-        elif isinstance(message, wire.Halt):
-            self.send(wire.Halted(step=executor.step))
-        elif isinstance(message, wire.GetVar):
-            hosted = executor.by_id[message.process]
-            try:
-                value = hosted.get_var(message.var)
-            except REFUSED as exc:  # unknown names, a value that is no array of numbers
-                name = self.plan.process(message.process).name
-                self._refuse(f"cannot read {name}.{message.var}: {exc}")
-            except Exception:  # a device that failed to answer
-                raise hosted.failure("get", executor.step) from None
-            else:
-                self.send(wire.Reply(), (value,))
-        elif isinstance(message, wire.SetVar):
-            hosted = executor.by_id[message.process]
-            try:
-                hosted.set_var(message.var, arrays[0])
-            except REFUSED as exc:
-                self._refuse(str(exc))
-            except Exception:
-                raise hosted.failure("set", executor.step) from None
-            else:
-                self.send(wire.Reply())
-        elif isinstance(message, wire.GetStats):
-            ids, times = executor.stats()
-            self.send(wire.Reply(ids=ids), (times, np.array(self.transport.counters, np.int64)))
-        elif isinstance(message, wire.GetProbes):
-            self.send_probes()
+            return
+        self.target = message.until
+        next_check = time.monotonic() + CONTROL_CHECK_SECONDS
+        requested, controlled = None, executor.has_controllers
+        while self.target is None or executor.step < self.target:
+            executor.run_step()
+            if controlled:
+                requested = executor.run_request()
+                if requested:
+                    break
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + CONTROL_CHECK_SECONDS
+                while self.socket.poll(0):
+                    self.handle_while_running(between_steps=True)
+        self.send(wire.Done(step=executor.step, requested=requested))
+
+    def _halt(self, message: wire.Halt, arrays) -> None:
+        self.send(wire.Halted(step=self.executor.step))
+
+    def _get_var(self, message: wire.GetVar, arrays) -> None:
+        hosted = self.executor.by_id[message.process]
+        try:
+            value = hosted.get_var(message.var)
+        except REFUSED as exc:  # unknown names, a value that is no array of numbers
+            name = self.plan.process(message.process).name
+            self._refuse(f"cannot read {name}.{message.var}: {exc}")
+        except Exception:  # a device that failed to answer
+            raise hosted.failure("get", self.executor.step) from None
+        else:
+            self.send(wire.Reply(), (value,))
+
+    def _set_var(self, message: wire.SetVar, arrays) -> None:
+        hosted = self.executor.by_id[message.process]
+        try:
+            hosted.set_var(message.var, arrays[0])
+        except REFUSED as exc:
+            self._refuse(str(exc))
+        except Exception:
+            raise hosted.failure("set", self.executor.step) from None
+        else:
+            self.send(wire.Reply())
+
+    def _stats(self, message: wire.GetStats, arrays) -> None:
+        ids, times = self.executor.stats()
+        self.send(wire.Reply(ids=ids), (times, np.array(self.transport.counters, np.int64)))
+
+    def _probes(self, message: wire.GetProbes, arrays) -> None:
+        self.send_probes()
 
     def _refuse(self, error: str) -> None:
         self.send(wire.Reply(error=_bounded_message(error)))
@@ -417,6 +430,12 @@ class Worker:
             self.executor.close()
         self.transport.close()
         self.socket.close()
+
+
+# What an idle worker does with each message from the coordinator (others are ignored).
+_IDLE_HANDLERS = {wire.Run: Worker._run, wire.Halt: Worker._halt, wire.GetVar: Worker._get_var,
+                  wire.SetVar: Worker._set_var, wire.GetStats: Worker._stats,
+                  wire.GetProbes: Worker._probes}
 
 
 def blas_threads(plan: Plan, worker: int) -> int:

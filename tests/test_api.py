@@ -1,4 +1,6 @@
-"""Frontend API: Processes, ports, Vars, model selection and the compiled plan."""
+"""Frontend API: Processes, ports, Vars, model selection, the compiled plan, and the
+registry snapshot that keeps the models a test defines from leaking into others."""
+import importlib.util
 import json
 import traceback
 
@@ -9,8 +11,10 @@ from lava_lite import (CPU, AsyncProtocol, CompileError, InPort, InPortType, Loi
                        LoihiProtocol, OutPort, OutPortType, Process, RunConfig, RunContinuous,
                        RunSteps, Var, VarType, implements, requires, tag)
 from lava_lite.compiler import compile_graph
+from lava_lite.model import REGISTRY
 from lava_lite.plan import Plan
 from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
+from support import registry_snapshot
 
 
 class Counter(Process):
@@ -357,7 +361,7 @@ def test_placement_cuts_at_delayed_connections_when_balance_allows():
 
 
 def test_a_cut_moves_to_a_clean_position_only_within_the_slack():
-    from lava_lite.compiler import _chunks
+    from lava_lite.compiler.place import _chunks
 
     order, costs = [0, 1, 2, 3], {0: 10, 1: 10, 2: 3, 3: 17}
     assert _chunks(order, costs, 2) == {0: 0, 1: 0, 2: 1, 3: 1}  # balanced cut at 2
@@ -413,3 +417,47 @@ def test_an_in_port_of_a_model_backed_process_does_not_forward():
     with pytest.raises(CompileError, match=r"a\.a_in of 'a', which runs a model, is connected "
                                            r"onward to b\.a_in"):
         src.compile(RunConfig())
+
+
+LAZY_MODULE = '''
+import numpy as np
+from lava_lite import LoihiProcessModel, Process, Var, VarType, implements
+
+
+class Lazy(Process):
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.x = Var((1,))
+
+
+@implements(proc=Lazy)
+class LazyModel(LoihiProcessModel):
+    x = VarType(np.float64)
+'''
+
+
+def test_models_a_test_defines_are_forgotten_when_it_ends(tmp_path):
+    class Local(Process):
+        pass
+
+    path = tmp_path / "lazily_imported.py"
+    path.write_text(LAZY_MODULE)
+    spec = importlib.util.spec_from_file_location("lazily_imported", path)
+    lazy = importlib.util.module_from_spec(spec)
+    with registry_snapshot() as registry:
+        @implements(proc=Local)
+        class LocalModel(LoihiProcessModel):
+            pass
+
+        @implements(proc=Counter)
+        @tag("counting")
+        class OtherCounterModel(CounterModel):
+            pass
+
+        spec.loader.exec_module(lazy)  # a module first imported while a test runs
+        assert registry.models_for(Local) == [LocalModel]
+        assert registry.models_for(Counter) == [CounterModel, OtherCounterModel]
+    assert REGISTRY.models_for(Local) == []
+    assert REGISTRY.models_for(Counter) == [CounterModel]
+    # a module's own models stay registered: the module stays imported
+    assert REGISTRY.models_for(lazy.Lazy) == [lazy.LazyModel]

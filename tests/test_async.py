@@ -6,6 +6,7 @@ from lava_lite import (AsyncProcessModel, CompileError, LoihiProcessModel, OutPo
                        OutPortType, Process, ProcessModelError, RefPort, RefPortType, RunConfig,
                        RunContinuous, RunSteps, Var, VarType, implements)
 from lava_lite.proc_lib import Dense, SinkRingBuffer
+from support import Alarm
 
 
 class Producer(Process):
@@ -35,14 +36,14 @@ class ProducerModel(AsyncProcessModel):
             done += 1
 
 
-@pytest.mark.parametrize("workers", [1, "per_process"])
-def test_async_producer_feeds_a_lock_step_consumer(workers):
+@pytest.mark.placements("one_worker", "per_process")
+def test_async_producer_feeds_a_lock_step_consumer(placement):
     producer = Producer(name="producer")
     sink = SinkRingBuffer(shape=(2,), buffer=12, name="sink")
     producer.out.connect(sink.a_in)
     with producer:
-        producer.run(RunSteps(5), RunConfig(workers=workers))
-        producer.run(RunSteps(7), RunConfig(workers=workers))
+        producer.run(RunSteps(5), placement.run_cfg())
+        producer.run(RunSteps(7), placement.run_cfg())
         assert producer.sent.get()[0] == 12
         np.testing.assert_array_equal(sink.data.get()[0], 10.0 * np.arange(1, 13))
         assert {p.worker for p in producer._session.plan.processes} == {0, 1}
@@ -102,8 +103,6 @@ def test_async_model_without_ports_keeps_to_its_budget():
 
 
 def test_async_producer_beside_a_run_controller_does_not_stall():
-    from test_run_control import Alarm
-
     producer = Producer()
     sink = SinkRingBuffer(shape=(2,), buffer=2000)
     producer.out.connect(sink.a_in)

@@ -3,13 +3,13 @@ bit for bit on the chip (also split over several cores), mixed CPU/chip graphs e
 fixed-point CPU run, the emulator in its own OS process and ended with the run (stop, model
 failure, the user's process dying), get/set, probes, pause, and compile-time refusals.
 
-Each test runs in the user's process (workers=0) and in a worker process (workers=1).
+Tests of a running chip drive it from the user's process (workers=0) and from a worker
+process (workers=1): the placements ``chip`` and ``chip_from_a_worker``.
 """
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,133 +18,64 @@ import time
 import numpy as np
 import pytest
 
-import reference_network
 from lava_lite import (CPU, CompileError, InPort, InPortType, LoihiProcessModel, OutPort,
                        OutPortType, Process, ProcessModelError, RunConfig, RunContinuous,
                        RunSteps, implements, requires, tag)
 from lava_lite.compiler import compile_graph
 from lava_lite.proc_lib import LIF, Dense, Monitor, SinkRingBuffer, SourceRingBuffer, Sparse
 from lava_lite.proc_lib.dense.models import PyDenseFixed
-from process_helpers import alive, gone
+from support import (EMULATOR, FIXED_SEEDS, alive, assert_bit_for_bit, chip, chip_models,
+                     emulators, free_port, gone, parent_of, recorded, reference, refused)
 
-EMULATOR = "lava_lite.runtimes.chip.emulator"
-WORKERS = [0, 1]
-
-
-def chip(workers=0, **options) -> RunConfig:
-    return RunConfig(target="chip", workers=workers, chip_options=options or None)
 
 
 def fixed(workers=0) -> RunConfig:
     return RunConfig(select_tag="fixed_pt", workers=workers)
 
 
-# -- emulator processes, seen from /proc ---------------------------------------------------------
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _is_emulator(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return EMULATOR.encode() in f.read()
-    except OSError:
-        return False
-
-
-def emulators(ancestor: int | None = None) -> set[int]:
-    """Live emulator processes descending from ``ancestor`` (default: this process)."""
-    ancestor = os.getpid() if ancestor is None else ancestor
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and _is_emulator(int(entry)) and alive(int(entry)):
-            pid = int(entry)
-            while pid not in (None, 0, 1, ancestor):
-                pid = _parent(pid)
-            if pid == ancestor:
-                found.add(int(entry))
-    return found
-
-
-@pytest.fixture(autouse=True)
-def no_leftover_emulators():
-    before = emulators()
-    yield
-    left = emulators() - before
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert not left, f"emulated chips left running: {left}"
-
-
-# -- networks ------------------------------------------------------------------------------------
-def reference(seed: int):
-    arrays, meta = reference_network.load_trace(f"lava010_fixed_pt_seed{seed}.npz")
-    return arrays, meta, *reference_network.build(arrays, meta)
-
-
-def assert_trace(got: dict, arrays: dict, label: str) -> None:
-    for key, value in got.items():
-        assert value.dtype == (np.bool_ if key.endswith("_s") else np.int32), key
-        ref = arrays[key].astype(np.int64)
-        bad = np.argwhere(value.astype(np.int64) != ref)
-        assert bad.size == 0, (f"{label}: {key} differs first at step {bad[0][0] + 1}, neuron "
-                               f"{bad[0][1]}: got {value[tuple(bad[0])]}, Lava "
-                               f"{ref[tuple(bad[0])]}")
-    assert got["a_s"].any() and got["b_s"].any()
-
-
 # -- the recorded traces, bit for bit ------------------------------------------------------------
-@pytest.mark.parametrize("workers", WORKERS)
-@pytest.mark.parametrize("seed", [11, 12])
-def test_reference_trace_bit_for_bit_on_chip(seed, workers):
+@pytest.mark.parametrize("seed", FIXED_SEEDS)
+def test_reference_trace_bit_for_bit_on_a_chip_driven_from_a_worker(seed):
+    """(On a chip driven from the user's process, and on every CPU placement:
+    test_behaviour.py.)"""
     arrays, meta, source, monitor, pops = reference(seed)
     try:
-        source.run(RunSteps(meta["T"] // 2), chip(workers))
+        source.run(RunSteps(meta["T"] // 2), chip(1))
         plan = source._session.plan
         models = {p.name: p.model.rsplit(":", 1)[-1] for p in plan.processes}
-        assert models == {"source": "PySourceRingBufferFixed", "lif_a": "ChipLif",
-                          "lif_b": "ChipLif", "dense1": "ChipDense", "dense2": "ChipDense",
-                          **({"dense_rec": "ChipDense"} if meta["recurrent"] else {})}
+        assert models == chip_models(meta)
         assert "target 'chip'" in plan.process(1).model_choice
         # the chip is an OS process of its own, a child of the process hosting the partition
         (pid,) = emulators()
         assert pid != os.getpid() and alive(pid)
-        if workers:
-            worker_pids = {p.pid for p in source._session.runtime.processes}
-            assert pid not in worker_pids and _parent(pid) in worker_pids
-        else:
-            assert _parent(pid) == os.getpid()
-            assert source._session.runtime.executor.partitions[0].pid == pid
-        source.run(RunSteps(meta["T"] - meta["T"] // 2), chip(workers))
-        got = reference_network.recorded(monitor)
+        worker_pids = {p.pid for p in source._session.runtime.processes}
+        assert pid not in worker_pids and parent_of(pid) in worker_pids
+        source.run(RunSteps(meta["T"] - meta["T"] // 2), chip(1))
+        got = recorded(monitor)
     finally:
         source.stop()
     assert gone([pid]), "the emulated chip outlived stop()"
-    assert_trace(got, arrays, f"seed {seed}, workers={workers}")
+    assert_bit_for_bit(got, arrays, f"seed {seed}, workers=1")
 
 
-@pytest.mark.parametrize("workers", WORKERS)
-def test_populations_split_across_cores_bit_for_bit(workers):
+@pytest.mark.placements("chip", "chip_from_a_worker")
+def test_populations_split_across_cores_bit_for_bit(placement):
     arrays, meta, source, monitor, _ = reference(12)  # lif_a: 12 neurons, lif_b: 6
     options = dict(neurons_per_core=4, synapses_per_core=100)
-    if workers == 0:
-        compiled = compile_graph(source, chip(workers, **options))
+    if placement.workers == 0:
+        compiled = compile_graph(source, chip(placement.workers, **options))
         assert compiled.plan.device_options == {"chip": options}
     try:
-        source.run(RunSteps(meta["T"]), chip(workers, **options))
-        if workers == 0:
+        source.run(RunSteps(meta["T"]), chip(placement.workers, **options))
+        if placement.workers == 0:
             mapping = source._session.runtime.executor.partitions[0].mapping
             assert mapping.cores["lif_a"] == [0, 1, 2] and mapping.cores["lif_b"] == [3, 4]
             # the rows of each Dense live on the cores of the neurons they feed
             assert mapping.cores["dense1"] == [0, 1, 2] and mapping.cores["dense2"] == [3, 4]
-        got = reference_network.recorded(monitor)
+        got = recorded(monitor)
     finally:
         source.stop()
-    assert_trace(got, arrays, f"4 neurons per core, workers={workers}")
+    assert_bit_for_bit(got, arrays, f"4 neurons per core, workers={placement.workers}")
 
 
 def test_synapse_memory_splits_a_population():
@@ -154,10 +85,10 @@ def test_synapse_memory_splits_a_population():
         source.run(RunSteps(meta["T"]), chip(0, synapses_per_core=40))
         assert source._session.runtime.executor.partitions[0].mapping.cores["lif_a"] == \
             list(range(12))
-        got = reference_network.recorded(monitor)
+        got = recorded(monitor)
     finally:
         source.stop()
-    assert_trace(got, arrays, "40 synapses per core")
+    assert_bit_for_bit(got, arrays, "40 synapses per core")
 
 
 # -- one build function, three backends -------------------------------------------------------
@@ -261,14 +192,14 @@ def build_mixed(steps: int = 40):
     return source, (sink, spikes, lif, monitor), back
 
 
-@pytest.mark.parametrize("workers", [*WORKERS, "per_process"])
-def test_mixed_graph_cpu_source_and_sink(workers):
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_mixed_graph_cpu_source_and_sink(placement):
     results = {}
     for label in ("fixed", "chip"):
         source, (sink, spikes, lif, monitor), back = build_mixed()
-        run_cfg = fixed(workers) if label == "fixed" else RunConfig(
-            target="chip", workers=workers, exception_proc_model_map={back: PyDenseFixed},
-            chip_options={"neurons_per_core": 4})
+        run_cfg = fixed(placement.workers) if label == "fixed" else RunConfig(
+            target="chip", workers=placement.workers,
+            exception_proc_model_map={back: PyDenseFixed}, chip_options={"neurons_per_core": 4})
         try:
             source.run(RunSteps(40), run_cfg)
             if label == "chip":
@@ -324,16 +255,9 @@ def test_edge_the_chip_cannot_build_is_refused():
 
 
 # -- refusals before any step ---------------------------------------------------------------------
-def _refused(process, run_cfg) -> str:
-    with pytest.raises(CompileError) as info:
-        process.run(RunSteps(1), run_cfg)
-    assert process._session is None and not emulators()  # nothing started
-    return str(info.value)
-
-
 def test_too_many_cores_refused():
     _, _, source, _, _ = reference(12)
-    message = _refused(source, chip(num_cores=4, neurons_per_core=4))
+    message = refused(source, chip(num_cores=4, neurons_per_core=4))
     for part in ("'lif_b'", "needs 5 cores", "'lif_a': 3", "4 cores (num_cores)",
                  "4 neurons"):
         assert part in message, (part, message)
@@ -341,7 +265,7 @@ def test_too_many_cores_refused():
 
 def test_too_many_synapses_for_one_neuron_refused():
     _, _, source, _, _ = reference(12)  # lif_a neurons have 10 + 12 synapses each
-    message = _refused(source, chip(synapses_per_core=20))
+    message = refused(source, chip(synapses_per_core=20))
     for part in ("'lif_a'", "neuron 0 alone needs 22 synapses", "20 synapses per core"):
         assert part in message, (part, message)
 
@@ -352,11 +276,11 @@ def test_parameters_the_chip_cannot_represent_refused():
     lif = LIF(shape=(2,), name="lif")
     source.s_out.connect(dense.s_in)
     dense.a_out.connect(lif.a_in)
-    message = _refused(source, chip())
+    message = refused(source, chip())
     for part in ("'dense'", "num_message_bits = 32", "at most 24 bits"):
         assert part in message, (part, message)
     lif2 = LIF(shape=(2,), du=5000, name="lif2")
-    message = _refused(lif2, chip())
+    message = refused(lif2, chip())
     for part in ("'lif2'", "ChipLif", "du = 5000", "[0, 4095]"):
         assert part in message, (part, message)
 
@@ -368,7 +292,7 @@ def test_parameters_the_chip_cannot_represent_refused():
 ])
 def test_bad_chip_options_refused(options, text):
     lif = LIF(shape=(2,), name="lif")
-    assert text in _refused(lif, chip(**options))
+    assert text in refused(lif, chip(**options))
 
 
 def test_run_config_target_is_validated():
@@ -382,8 +306,8 @@ def test_run_config_target_is_validated():
 
 
 # -- get/set, pause, probes -----------------------------------------------------------------------
-@pytest.mark.parametrize("workers", WORKERS)
-def test_get_set_of_chip_vars(workers):
+@pytest.mark.placements("chip", "chip_from_a_worker")
+def test_get_set_of_chip_vars(placement):
     def session(run_cfg):
         arrays, meta, source, monitor, pops = reference(12)
         a, dense = pops["a"], source.s_out.out_connections[0].process
@@ -397,13 +321,13 @@ def test_get_set_of_chip_vars(workers):
             dense.weights.set(np.asarray(arrays["W1"])[::-1] * 3)  # clipped, truncated
             source.run(RunSteps(20), run_cfg)
             out["v40"], out["du40"], out["w40"] = a.v.get(), a.du.get(), dense.weights.get()
-            out["trace"] = reference_network.recorded(monitor)
+            out["trace"] = recorded(monitor)
         finally:
             source.stop()
         return out, arrays
 
-    chip_run, arrays = session(chip(workers))
-    cpu_run, _ = session(fixed(workers))
+    chip_run, arrays = session(chip(placement.workers))
+    cpu_run, _ = session(fixed(placement.workers))
     assert np.array_equal(chip_run["u20"], arrays["a_u"][19])
     assert chip_run["du"].dtype == np.uint16 and chip_run["du"].tolist() == [3777]
     assert np.array_equal(chip_run["w"], arrays["W1"])  # weights as given, not quantized
@@ -417,18 +341,18 @@ def test_get_set_of_chip_vars(workers):
             assert chip_run[key].dtype == value.dtype, key
 
 
-@pytest.mark.parametrize("workers", WORKERS)
-def test_run_continuous_pause_and_stop(workers):
+@pytest.mark.placements("chip", "chip_from_a_worker")
+def test_run_continuous_pause_and_stop(placement):
     arrays, meta, source, monitor, pops = reference(11)
     try:
-        source.run(RunContinuous(), chip(workers))
+        source.run(RunContinuous(), chip(placement.workers))
         (pid,) = emulators()
         time.sleep(0.3)
         source.pause()
         steps = source._session.current_step
         assert steps > 0 and alive(pid)
         u = pops["b"].u.get()
-        source.run(RunSteps(5), chip(workers))
+        source.run(RunSteps(5), chip(placement.workers))
         assert source._session.current_step == steps + 5
         v = pops["b"].v.get()
     finally:
@@ -447,18 +371,18 @@ def test_run_continuous_pause_and_stop(workers):
 
 
 # -- failures end the chip ------------------------------------------------------------------------
-@pytest.mark.parametrize("workers", WORKERS)
-def test_model_failure_on_chip_names_the_process_and_ends_the_chip(workers):
+@pytest.mark.placements("chip", "chip_from_a_worker")
+def test_model_failure_on_chip_names_the_process_and_ends_the_chip(placement):
     """strict_overflow on the chip: v of neuron 1 saturates at step 17 (as on the CPU)."""
     lif = LIF(shape=(3,), bias_mant=[0, 4095, 0], bias_exp=[0, 7, 0], vth=(1 << 17) - 1,
               strict_overflow=True, name="lif")
     source = SourceRingBuffer(data=np.zeros((3, 2), np.int32), name="source")
     source.s_out.connect(lif.a_in)
     try:
-        source.run(RunSteps(2), chip(workers))
+        source.run(RunSteps(2), chip(placement.workers))
         (pid,) = emulators()
         with pytest.raises(ProcessModelError) as info:
-            source.run(RunSteps(20), chip(workers))
+            source.run(RunSteps(20), chip(placement.workers))
     finally:
         source.stop()
     error = info.value
@@ -469,11 +393,11 @@ def test_model_failure_on_chip_names_the_process_and_ends_the_chip(workers):
     assert gone([pid]), "the emulated chip outlived the failed run"
 
 
-@pytest.mark.parametrize("workers", WORKERS)
-def test_chip_killed_during_a_run_is_reported(workers):
+@pytest.mark.placements("chip", "chip_from_a_worker")
+def test_chip_killed_during_a_run_is_reported(placement):
     _, _, source, _, _ = reference(12)
     try:
-        source.run(RunContinuous(), chip(workers))
+        source.run(RunContinuous(), chip(placement.workers))
         (pid,) = emulators()
         time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
@@ -490,10 +414,10 @@ def _user_script(tmp_path, workers: int, then: str) -> subprocess.Popen:
     script.write_text(textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {os.path.dirname(__file__)!r})
-        import reference_network
+        import support
         from lava_lite import RunConfig, RunContinuous
-        arrays, meta = reference_network.load_trace("lava010_fixed_pt_seed12.npz")
-        source, monitor, _ = reference_network.build(arrays, meta)
+        arrays, meta = support.load_trace(support.fixed_trace(12))
+        source, monitor, _ = support.build(arrays, meta)
         source.run(RunContinuous(), RunConfig(target="chip", workers={workers}))
         print("running", flush=True)
         {then}
@@ -503,9 +427,9 @@ def _user_script(tmp_path, workers: int, then: str) -> subprocess.Popen:
     return user
 
 
-@pytest.mark.parametrize("workers", WORKERS)
-def test_chip_ends_when_the_users_process_dies(tmp_path, workers):
-    user = _user_script(tmp_path, workers, "time.sleep(60)")
+@pytest.mark.placements("chip", "chip_from_a_worker")
+def test_chip_ends_when_the_users_process_dies(tmp_path, placement):
+    user = _user_script(tmp_path, placement.workers, "time.sleep(60)")
     try:
         (pid,) = emulators(user.pid)
         user.kill()  # no cleanup code runs in the user's process
@@ -517,9 +441,9 @@ def test_chip_ends_when_the_users_process_dies(tmp_path, workers):
             user.wait()
 
 
-@pytest.mark.parametrize("workers", WORKERS)
-def test_ctrl_c_ends_the_chip(tmp_path, workers):
-    user = _user_script(tmp_path, workers, textwrap.dedent("""
+@pytest.mark.placements("chip", "chip_from_a_worker")
+def test_ctrl_c_ends_the_chip(tmp_path, placement):
+    user = _user_script(tmp_path, placement.workers, textwrap.dedent("""
         try:
             print("waiting", flush=True)
             source.wait()
@@ -541,14 +465,8 @@ def test_ctrl_c_ends_the_chip(tmp_path, workers):
 
 
 # -- a chip started by the user -------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_emulator_at_a_user_given_address():
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     script = os.path.join(os.path.dirname(sys.executable), "lava-lite-chip")
     command = [script] if os.path.exists(script) else [sys.executable, "-m", EMULATOR]
     server = subprocess.Popen([*command, "--address", address, "--num-cores", "4",
@@ -560,10 +478,10 @@ def test_emulator_at_a_user_given_address():
             try:
                 source.run(RunSteps(meta["T"]), chip(1, address=address))
                 assert not emulators() - {server.pid}  # no chip of its own was started
-                got = reference_network.recorded(monitor)
+                got = recorded(monitor)
             finally:
                 source.stop()
-            assert_trace(got, arrays, f"seed {seed} on {address}")
+            assert_bit_for_bit(got, arrays, f"seed {seed} on {address}")
         assert server.poll() is None  # the user's chip keeps running after stop
         # The chip's own limits count (the compile-time check knows only chip_options):
         # 40 neurons need 5 of its 4 cores of 8, refused when the run starts.
@@ -598,7 +516,7 @@ def test_driver_runs_n_steps_and_reads_state():
     try:
         info = driver.open()
         assert info.pid == driver.pid and info.limits.neurons_per_core == 1024
-        assert _parent(info.pid) == os.getpid()
+        assert parent_of(info.pid) == os.getpid()
         driver.load(mapping.config)
         spikes = arrays["spikes_in"].astype(np.int32)
         for t in range(10):  # one step at a time, as the partition does

@@ -14,13 +14,11 @@ import time
 import pytest
 import zmq.auth
 
-import reference_network
 from lava_lite import ProcessModelError, RunSteps
 from lava_lite.proc_lib import LIF
 from lava_lite.runtimes.chip.keys import chip_keys, is_loopback, make_keys
 from lava_lite.runtimes.chip.zmq_driver import ZmqChipDriver
-from test_chip import (EMULATOR, _free_port, _refused, assert_trace, chip,  # noqa: F401
-                       no_leftover_emulators, reference)  # (the fixture: no chip left running)
+from support import EMULATOR, assert_bit_for_bit, chip, free_port, recorded, reference, refused
 
 
 def _chip_command() -> list[str]:
@@ -32,7 +30,7 @@ def _chip_command() -> list[str]:
 def keyed_chip(keys_dir):
     """A chip on a free loopback port with ``--keys keys_dir``: (process, address, the
     lines it wrote to stderr up to "listening on"); ended on leaving."""
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     server = subprocess.Popen([*_chip_command(), "--address", address, "--num-cores", "4",
                                "--keys", str(keys_dir)], stderr=subprocess.PIPE, text=True)
     try:
@@ -71,7 +69,7 @@ def test_which_addresses_stay_on_this_machine(address, loopback):
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "*"])
 def test_cli_refuses_a_non_loopback_address_without_keys(host):
-    address = f"tcp://{host}:{_free_port()}"
+    address = f"tcp://{host}:{free_port()}"
     # (a chip that wrongly starts is killed by the timeout, and the test fails)
     done = subprocess.run([*_chip_command(), "--address", address], capture_output=True,
                           text=True, timeout=10)
@@ -79,8 +77,8 @@ def test_cli_refuses_a_non_loopback_address_without_keys(host):
     assert f"--address {address}" in done.stderr and "--keys DIR" in done.stderr
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_keyed_chip_runs_the_reference_bit_for_bit(tmp_path, workers):
+@pytest.mark.placements("chip", "chip_from_a_worker")
+def test_keyed_chip_runs_the_reference_bit_for_bit(tmp_path, placement):
     keys_dir = tmp_path / "chip-keys"  # new: the chip makes it and its keys
     with keyed_chip(keys_dir) as (server, address, lines):
         made = lines[0]
@@ -92,11 +90,12 @@ def test_keyed_chip_runs_the_reference_bit_for_bit(tmp_path, workers):
         keys = client_copy(keys_dir, tmp_path / "client")
         arrays, meta, source, monitor, _ = reference(12)
         try:
-            source.run(RunSteps(meta["T"]), chip(workers, address=address, keys=str(keys)))
-            got = reference_network.recorded(monitor)
+            source.run(RunSteps(meta["T"]), placement.run_cfg(
+                chip_options=dict(address=address, keys=str(keys))))
+            got = recorded(monitor)
         finally:
             source.stop()
-        assert_trace(got, arrays, f"keyed chip at {address}, workers={workers}")
+        assert_bit_for_bit(got, arrays, f"keyed chip at {address}, {placement.id}")
         assert server.poll() is None
         assert make_keys(keys_dir) == []  # a directory with a chip key keeps its keys
 
@@ -128,8 +127,8 @@ def test_keys_other_users_could_read_or_add_to_are_refused(tmp_path):
     make_keys(keys_dir)
     client = client_copy(keys_dir, tmp_path / "client")
     os.chmod(client / "client.key_secret", 0o644)
-    message = _refused(LIF(shape=(2,), name="lif"),
-                       chip(address="tcp://127.0.0.1:5555", keys=str(client)))
+    message = refused(LIF(shape=(2,), name="lif"),
+                      chip(address="tcp://127.0.0.1:5555", keys=str(client)))
     assert "client.key_secret can be read by other users" in message
     os.chmod(keys_dir, 0o770)
     with pytest.raises(ValueError, match="can be written by other users"):
@@ -166,14 +165,14 @@ def test_clients_without_the_chip_keys_are_refused_and_the_chip_runs_on(tmp_path
 
 
 def test_chip_options_without_the_keys_a_remote_chip_needs_are_refused(tmp_path):
-    message = _refused(LIF(shape=(2,), name="lif"), chip(address="tcp://192.0.2.7:5555"))
+    message = refused(LIF(shape=(2,), name="lif"), chip(address="tcp://192.0.2.7:5555"))
     assert "chip_options['keys']" in message and "tcp://192.0.2.7:5555" in message
     keys_dir = tmp_path / "keys"
     make_keys(keys_dir)
     for missing in ("client.key_secret", "chip.key"):
         os.remove(keys_dir / missing)
-        message = _refused(LIF(shape=(2,), name="lif"),
-                           chip(address="tcp://192.0.2.7:5555", keys=str(keys_dir)))
+        message = refused(LIF(shape=(2,), name="lif"),
+                          chip(address="tcp://192.0.2.7:5555", keys=str(keys_dir)))
         assert "chip_options['keys']" in message and f"no {missing} in" in message, message
-    message = _refused(LIF(shape=(2,), name="lif"), chip(keys=str(tmp_path)))
+    message = refused(LIF(shape=(2,), name="lif"), chip(keys=str(tmp_path)))
     assert "chip_options['keys']" in message and "give its address too" in message

@@ -22,8 +22,7 @@ from lava_lite import ProcessModelError, RunConfig, RunSteps
 from lava_lite.proc_lib import LIF, Dense
 from lava_lite.runtimes.chip.driver import ChipDiedError
 from lava_lite.runtimes.chip.zmq_driver import ChipRequestError, ZmqChipDriver
-from process_helpers import gone
-from test_chip import EMULATOR, _free_port
+from support import EMULATOR, free_port, gone
 
 WITHIN = 2.0  # seconds from the chip's death to the error
 FAULTS = {"kill -9": signal.SIGKILL, "SIGSTOP": signal.SIGSTOP}
@@ -38,7 +37,7 @@ def hand_started_chip(transport: str):
         directory = tempfile.mkdtemp(prefix="llc-")
         address = f"ipc://{directory}/chip"
     else:
-        address = f"tcp://127.0.0.1:{_free_port()}"
+        address = f"tcp://127.0.0.1:{free_port()}"
     chip = subprocess.Popen([sys.executable, "-m", EMULATOR, "--address", address,
                              "--num-cores", "4"], stderr=subprocess.PIPE, text=True)
     try:

@@ -1,7 +1,7 @@
-"""Bit-accurate fixed-point models through the public API: the recorded Lava 0.10 fixed_pt
-traces bit for bit on every runtime, compile-time refusals of bad parameters, the strict
-overflow mode, weights set between runs, and one graph-building function run on both
-backends."""
+"""Bit-accurate fixed-point models through the public API: the bit_accurate_loihi tag,
+compile-time refusals of bad parameters, the strict overflow mode, weights set between
+runs, and one graph-building function run on both backends. (The recorded Lava fixed_pt
+traces on every placement: test_behaviour.py.)"""
 from __future__ import annotations
 
 import importlib.util
@@ -13,6 +13,7 @@ import pytest
 from lava_lite import CompileError, ProcessModelError, RunConfig, RunSteps
 from lava_lite import fixed_point as fxp
 from lava_lite.proc_lib import LIF, Dense, Monitor, SinkRingBuffer, SourceRingBuffer
+from support import build, fixed_trace, load_trace, recorded
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,7 +25,6 @@ def _load_module(name: str, path: Path):
     return module
 
 
-reference_network = _load_module("reference_network", HERE / "reference_network.py")
 FIXED = RunConfig(select_tag="fixed_pt", workers=0)
 
 
@@ -33,37 +33,15 @@ def run(process, num_steps: int, run_cfg: RunConfig = FIXED) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# The recorded Lava traces, bit for bit
+# The recorded Lava traces under another tag
 # ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("workers", ["per_process", 1, 0])
-@pytest.mark.parametrize("seed", [11, 12])
-def test_reference_trace_bit_for_bit(seed, workers):
-    arrays, meta = reference_network.load_trace(f"lava010_fixed_pt_seed{seed}.npz")
-    assert meta["tag"] == "fixed_pt"
-    source, monitor, _ = reference_network.build(arrays, meta)
-    try:
-        run(source, meta["T"], RunConfig(select_tag="fixed_pt", workers=workers))
-        got = reference_network.recorded(monitor)
-    finally:
-        source.stop()
-    for key, value in got.items():
-        # the fixed models ran: integer state, 1-bit spikes
-        assert value.dtype == (np.bool_ if key.endswith("_s") else np.int32), key
-        ref = arrays[key].astype(np.int64)
-        bad = np.argwhere(value.astype(np.int64) != ref)
-        assert bad.size == 0, (
-            f"seed {seed}, workers={workers}: {key} differs first at step {bad[0][0] + 1}, "
-            f"neuron {bad[0][1]}: got {value[tuple(bad[0])]}, Lava {ref[tuple(bad[0])]}")
-    assert got["a_s"].any() and got["b_s"].any()
-
-
 def test_bit_accurate_loihi_tag_selects_the_same_models():
-    arrays, meta = reference_network.load_trace("lava010_fixed_pt_seed12.npz")
-    source, monitor, _ = reference_network.build(arrays, meta)
+    arrays, meta = load_trace(fixed_trace(12))
+    source, monitor, _ = build(arrays, meta)
     try:
         run(source, meta["T"], RunConfig(select_tag="bit_accurate_loihi", workers=0))
-        got = reference_network.recorded(monitor)
+        got = recorded(monitor)
     finally:
         source.stop()
     assert all(np.array_equal(got[k], arrays[k].astype(np.int64)) for k in got)
@@ -107,14 +85,14 @@ def test_dense_fixed_quantizes_shifts_and_delays(graded):
     assert np.array_equal(got, _expected_dense(weights, spikes, -1, 6, graded))
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_dense_fixed_requantizes_weights_set_between_runs(workers):
+@pytest.mark.placements("in_process", "one_worker")
+def test_dense_fixed_requantizes_weights_set_between_runs(placement):
     spikes = np.ones((3, 10), np.int32)
     w_before = np.array([[10, 20, 30], [1, 2, 3]])  # excitatory
     w_after = np.array([[-5, 7, 0], [-3, -2, 300]])  # mixed: clip to 255, drop the low bit
     source, dense, sink = _source_dense_sink(w_before, spikes)
     try:
-        run_cfg = RunConfig(select_tag="fixed_pt", workers=workers)
+        run_cfg = placement.run_cfg(select_tag="fixed_pt")
         run(source, 4, run_cfg)
         dense.weights.set(w_after)
         run(source, 6, run_cfg)
@@ -300,15 +278,15 @@ def test_without_strict_overflow_v_saturates_and_spikes():
     assert data["s_out"][16, 1] and data["v"][16, 1] == 0  # saturated at 2**23-1 > vth<<6
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_strict_overflow_u_wrap(workers):
+@pytest.mark.placements("in_process", "one_worker")
+def test_strict_overflow_u_wrap(placement):
     lif = LIF(shape=(4,), u=[0, 0, (1 << 23) - 10, 0], du=0, dv=4095, vth=(1 << 17) - 1,
               strict_overflow=True, name="lif")
     source = SourceRingBuffer(data=np.full((4, 3), 100, np.int32), name="source")
     source.s_out.connect(lif.a_in)
     try:
         with pytest.raises(ProcessModelError, match=r"(?s)'lif'.*'u'.*neuron 2"):
-            run(source, 3, RunConfig(select_tag="fixed_pt", workers=workers))
+            run(source, 3, placement.run_cfg(select_tag="fixed_pt"))
     finally:
         source.stop()
 

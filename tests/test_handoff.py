@@ -8,12 +8,11 @@ from lava_lite import (InPort, InPortType, LoihiProcessModel, OutPort, OutPortTy
                        ProcessModelError, RunConfig, RunSteps, Var, VarType, implements, tag)
 from lava_lite.proc_lib import SinkRingBuffer
 
-PLACEMENTS = [0, 1, "per_process"]
 STEPS = 6
 
 
-class Counter(Process):
-    """Sends its step counter from a state Var; ``mode`` says how (see CounterModel)."""
+class StateSender(Process):
+    """Sends its step counter from a state Var; ``mode`` says how (see StateSenderModel)."""
 
     def __init__(self, *, shape=(3,), mode="copy", name=None):
         super().__init__(name=name)
@@ -22,9 +21,9 @@ class Counter(Process):
         self.proc_params["mode"] = mode
 
 
-@implements(proc=Counter)
+@implements(proc=StateSender)
 @tag("floating_pt")
-class CounterModel(LoihiProcessModel):
+class StateSenderModel(LoihiProcessModel):
     """``copy``: send the state, then scribble over it (receivers must not see that);
     ``hand_over``: send the state with copy=False, then try to change it (must raise);
     ``skip``: send nothing on step 3."""
@@ -70,54 +69,54 @@ def sink_of(port, name):
     return sink
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_receivers_see_the_value_at_send_time(workers):
-    counter = Counter(name="counter")
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_receivers_see_the_value_at_send_time(placement):
+    counter = StateSender(name="counter")
     first, second = sink_of(counter.out, "first"), sink_of(counter.out, "second")
     with counter:
-        counter.run(RunSteps(STEPS), RunConfig(select_tag="floating_pt", workers=workers))
+        counter.run(RunSteps(STEPS), placement.run_cfg(select_tag="floating_pt"))
         expected = np.tile(np.arange(1, STEPS + 1, dtype=float), (3, 1))
         np.testing.assert_array_equal(first.data.get(), expected)
         np.testing.assert_array_equal(second.data.get(), expected)
 
 
-def _failure(counter, workers) -> ProcessModelError:
+def _failure(counter, placement) -> ProcessModelError:
     """The error that ends a run of the graph of ``counter``."""
     with counter:
         with pytest.raises(ProcessModelError) as info:
-            counter.run(RunSteps(STEPS), RunConfig(select_tag="floating_pt", workers=workers))
+            counter.run(RunSteps(STEPS), placement.run_cfg(select_tag="floating_pt"))
     return info.value
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_changing_a_handed_over_array_fails_naming_the_process(workers):
-    counter = Counter(name="careless", mode="hand_over")
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_changing_a_handed_over_array_fails_naming_the_process(placement):
+    counter = StateSender(name="careless", mode="hand_over")
     sink_of(counter.out, "sink")
-    text = str(_failure(counter, workers))
+    text = str(_failure(counter, placement))
     assert "careless" in text and "read-only" in text
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_a_receiver_cannot_change_what_it_received(workers):
-    counter = Counter(name="counter")
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_a_receiver_cannot_change_what_it_received(placement):
+    counter = StateSender(name="counter")
     tamper = Tamper(name="tamper")
     counter.out.connect(tamper.inp)
     sink_of(counter.out, "second")  # shares the array tamper got
-    text = str(_failure(counter, workers))
+    text = str(_failure(counter, placement))
     assert "tamper" in text and "read-only" in text
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_a_skipped_send_on_a_connected_port_is_named(workers):
-    counter = Counter(name="forgetful", mode="skip")
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_a_skipped_send_on_a_connected_port_is_named(placement):
+    counter = StateSender(name="forgetful", mode="skip")
     sink_of(counter.out, "sink")
-    error = _failure(counter, workers)
+    error = _failure(counter, placement)
     assert "forgetful" in str(error) and "did not send on OutPort 'out'" in str(error)
     assert error.time_step == 3
 
 
 def test_an_unconnected_port_may_stay_silent():
-    counter = Counter(name="alone", mode="skip")
+    counter = StateSender(name="alone", mode="skip")
     with counter:
         counter.run(RunSteps(STEPS), RunConfig(select_tag="floating_pt", workers=0))
         np.testing.assert_array_equal(counter.state.get(), np.full(3, -1.0))

@@ -7,8 +7,8 @@ from lava_lite import (CompileError, InPort, InPortType, LoihiProcessModel, OutP
                        RunSteps, SubProcessModel, Var, VarType, implements, tag)
 from lava_lite.compiler import compile_graph
 from lava_lite.proc_lib import LIF, Dense, Monitor, SinkRingBuffer, SourceRingBuffer
+from support import StepCounter
 
-PLACEMENTS = [0, 1, "per_process"]
 LIF_PARAMS = dict(du=0.5, dv=0.3, vth=1.0)
 
 
@@ -73,9 +73,9 @@ def _inputs(steps):
     return spikes, w1, w2
 
 
-def _run_and_record(source, monitor, sink, grid, out_owner, v1, v2, workers, steps):
+def _run_and_record(source, monitor, sink, grid, out_owner, v1, v2, placement, steps):
     """Run, read v1, set it, run again; returns everything the two networks must agree on."""
-    cfg = RunConfig(select_tag="floating_pt", workers=workers)
+    cfg = placement.run_cfg(select_tag="floating_pt")
     with source:
         source.run(RunSteps(steps // 2), cfg)
         first_v1 = v1.get()
@@ -86,8 +86,8 @@ def _run_and_record(source, monitor, sink, grid, out_owner, v1, v2, workers, ste
     return result
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_two_level_hierarchy_matches_the_flat_network(workers):
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_two_level_hierarchy_matches_the_flat_network(placement):
     steps = 12
     spikes, w1, w2 = _inputs(steps)
 
@@ -102,7 +102,7 @@ def test_two_level_hierarchy_matches_the_flat_network(workers):
     monitor.probe(net.v2, steps)
     monitor.probe(net.s_out, steps)
     hierarchical = _run_and_record(source, monitor, sink, grid, "net", net.v1, net.v2,
-                                   workers, steps)
+                                   placement, steps)
 
     flat_source = SourceRingBuffer(data=spikes, name="flat_source")
     dense1, lif1 = Dense(weights=w1), LIF(shape=(6,), **LIF_PARAMS)
@@ -119,7 +119,7 @@ def test_two_level_hierarchy_matches_the_flat_network(workers):
     flat_monitor.probe(lif2.v, steps)
     flat_monitor.probe(lif2.s_out, steps)
     flat = _run_and_record(flat_source, flat_monitor, flat_sink, flat_grid, lif2.name,
-                           lif1.v, lif2.v, workers, steps)
+                           lif1.v, lif2.v, placement, steps)
 
     assert flat["sink"].sum() > 0, "the network should spike for the comparison to mean much"
     assert not np.array_equal(flat["first_v1"], flat["v1"])
@@ -254,11 +254,11 @@ def test_select_sub_proc_model_prefers_the_sub_process_model():
     assert "scale.dense" in [p.name for p in plan.processes]
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_sub_process_model_runs_and_unaliased_var_has_no_live_value(workers):
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_sub_process_model_runs_and_unaliased_var_has_no_live_value(placement):
     source, scale, sink = _scale_graph()
     with source:
-        source.run(RunSteps(4), RunConfig(select_sub_proc_model=True, workers=workers))
+        source.run(RunSteps(4), placement.run_cfg(select_sub_proc_model=True))
         np.testing.assert_array_equal(sink.data.get(), [[0, 3, 3, 3]] * 3)
         with pytest.raises(RunStateError, match=r"scale\.factor has no live value"):
             scale.factor.get()
@@ -304,31 +304,17 @@ def test_alias_and_hierarchy_errors():
 
 
 class Tally(Process):
-    """Hierarchical: its ``count`` is the count of an inner Counter."""
+    """Hierarchical: its ``count`` is the count of an inner StepCounter."""
 
     def __init__(self, *, name=None):
         super().__init__(name=name)
         self.count = Var((2,), init=0)
-
-
-class Counter(Process):
-    def __init__(self, *, name=None):
-        super().__init__(name=name)
-        self.count = Var((2,), init=0)
-
-
-@implements(proc=Counter)
-class CounterModel(LoihiProcessModel):
-    count = VarType(np.int64)
-
-    def run_spk(self):
-        self.count += 1
 
 
 @implements(proc=Tally)
 class TallyModel(SubProcessModel):
     def __init__(self, proc):
-        self.counter = Counter()
+        self.counter = StepCounter(shape=(2,))
         proc.count.alias(self.counter.count)
 
 
@@ -351,11 +337,11 @@ class PeekModel(LoihiProcessModel):
         self.seen[self.time_step - 1] = self.ref.read()[0]
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_ref_port_to_an_aliased_var_reaches_the_child(workers):
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_ref_port_to_an_aliased_var_reaches_the_child(placement):
     tally, peek = Tally(name="tally"), Peek(steps=4, name="peek")
     peek.ref.connect_var(tally.count)
     with peek:
-        peek.run(RunSteps(4), RunConfig(workers=workers))
+        peek.run(RunSteps(4), placement.run_cfg())
         np.testing.assert_array_equal(peek.seen.get(), [1, 2, 3, 4])
         assert [p.name for p in peek._session.plan.processes] == ["tally.counter", "peek"]

@@ -4,7 +4,7 @@ rolling window (``buffer=N``) keeps the last N steps, oldest first."""
 import numpy as np
 import pytest
 
-import reference_network
+import support
 from lava_lite import RunConfig, RunSteps
 from lava_lite.plan import ProbePlan
 from lava_lite.probing import assemble
@@ -89,8 +89,8 @@ def test_storage_doubles_as_steps_are_recorded(small_blocks):
 def probed_reference(trace: str, num_steps: int):
     """The reference network with a Monitor recording u, v, s_out of both populations and
     the delayed output of dense2 for ``num_steps``, and a sink on dense2's output."""
-    arrays, meta = reference_network.load_trace(trace)
-    source, _, pops = reference_network.build(arrays, meta)
+    arrays, meta = support.load_trace(trace)
+    source, _, pops = support.build(arrays, meta)
     dense2 = pops["b"].a_in.in_connections[0].process
     sink = SinkRingBuffer(shape=(meta["n_b"],), buffer=meta["T"], name="sink")
     dense2.a_out.connect(sink.a_in)

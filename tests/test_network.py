@@ -1,4 +1,6 @@
 """Transports: ipc and CurveZMQ-authenticated tcp; peers without the run's keys are shut out."""
+import os
+import stat
 import time
 
 import numpy as np
@@ -8,7 +10,7 @@ import zmq
 from lava_lite import RunConfig, RunContinuous, RunSteps
 from lava_lite.proc_lib import SinkRingBuffer
 from lava_lite.runtimes import wire
-from test_runtime import Ramp
+from support import Ramp
 
 
 def ramp_to_sink(steps):
@@ -69,9 +71,6 @@ def test_tcp_refuses_peers_without_the_run_keys():
 
 
 def test_ipc_directory_is_private_and_removed():
-    import os
-    import stat
-
     ramp, _ = ramp_to_sink(5)
     ramp.run(RunContinuous(), RunConfig(workers="per_process"))
     directory = ramp._session.runtime.network.ipc_dir

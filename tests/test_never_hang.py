@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import numpy as np
@@ -16,9 +15,9 @@ import pytest
 from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, ProcessModelError,
                        RunConfig, RunContinuous, RunSteps, RunTimeoutError, Var, VarType,
                        WorkerError, implements)
-from lava_lite.proc_lib import LIF, Dense, Monitor, SinkRingBuffer, SourceRingBuffer
+from lava_lite.proc_lib import LIF, Dense, Monitor, SinkRingBuffer
 from lava_lite.runtimes import worker as worker_module
-from process_helpers import alive, gone
+from support import gone
 
 MULTIPROCESS = [1, "per_process"]
 

@@ -7,27 +7,7 @@ from lava_lite import (CompileError, InPort, InPortType, LoihiProcessModel, Proc
                        VarPort, VarPortType, VarType, implements)
 from lava_lite.proc_lib import LIF, Dense, SourceRingBuffer
 from lava_lite.compiler import compile_graph
-
-PLACEMENTS = [0, 1, "per_process"]
-
-
-class Counter(Process):
-    """Adds 1 to ``count`` in every spike phase."""
-
-    def __init__(self, *, explicit_port=False, shareable=True, name=None):
-        super().__init__(name=name)
-        self.count = Var((3,), init=0, shareable=shareable)
-        if explicit_port:
-            self.count_port = VarPort(self.count)
-
-
-@implements(proc=Counter)
-class CounterModel(LoihiProcessModel):
-    count = VarType(np.int64)
-    count_port = VarPortType(np.int64)
-
-    def run_spk(self):
-        self.count += 1
+from support import StepCounter
 
 
 class Reader(Process):
@@ -54,17 +34,18 @@ class ReaderModel(LoihiProcessModel):
             self.ref.write(np.full(3, 100.0))
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
+@pytest.mark.placements("in_process", "one_worker", "per_process")
 @pytest.mark.parametrize("explicit", [False, True])
-def test_read_sees_this_step_and_write_is_seen_before_the_next_spike_phase(workers, explicit):
-    counter = Counter(explicit_port=explicit, name="counter")
+def test_read_sees_this_step_and_write_is_seen_before_the_next_spike_phase(placement,
+                                                                            explicit):
+    counter = StepCounter(explicit_port=explicit, name="counter")
     reader = Reader(steps=8, write_at=5, name="reader")
     if explicit:
         reader.ref.connect(counter.count_port)
     else:
         reader.ref.connect_var(counter.count)
     with reader:
-        reader.run(RunSteps(8), RunConfig(workers=workers))
+        reader.run(RunSteps(8), placement.run_cfg())
         seen = reader.seen.get()[:, 0]
         assert counter.count.get()[0] == 103
     # steps 1..5 read t (after the owner's spike phase); the write of 100 at step 5 is
@@ -73,7 +54,7 @@ def test_read_sees_this_step_and_write_is_seen_before_the_next_spike_phase(worke
 
 
 def test_run_in_pieces_keeps_reads_in_step():
-    counter, reader = Counter(), Reader(steps=6)
+    counter, reader = StepCounter(), Reader(steps=6)
     reader.ref.connect_var(counter.count)
     with reader:
         for _ in range(3):
@@ -103,14 +84,14 @@ def test_ref_port_to_own_var_is_refused():
 
 
 def test_ref_port_to_non_shareable_var_is_refused():
-    counter, reader = Counter(shareable=False, name="private"), Reader(steps=2, name="r")
+    counter, reader = StepCounter(shareable=False, name="private"), Reader(steps=2, name="r")
     reader.ref.connect_var(counter.count)
     with pytest.raises(CompileError, match="'private', which is not shareable"):
         compile_graph(reader, RunConfig())
 
 
 def test_ref_port_shape_must_match_the_var():
-    counter = Counter()
+    counter = StepCounter()
     ref = RefPort((4,))
     with pytest.raises(ValueError, match="shapes differ"):
         ref.connect_var(counter.count)
@@ -128,7 +109,7 @@ def test_ref_access_outside_management_is_an_error():
         def run_spk(self):
             self.ref.read()
 
-    counter, reader = Counter(), EagerReader(steps=2, name="eager")
+    counter, reader = StepCounter(), EagerReader(steps=2, name="eager")
     reader.ref.connect_var(counter.count)
     with pytest.raises(ProcessModelError, match=r"(?s)'eager'.*run_spk.*only in management"):
         reader.run(RunSteps(2), RunConfig(workers=1))
@@ -179,19 +160,19 @@ class AdderModel(LoihiProcessModel):
         self.ref.write(self.ref.read() + 1)
 
 
+@pytest.mark.placements("in_process", "one_worker", "per_process")
 @pytest.mark.parametrize("phase", ["pre", "post"])
-def test_ref_accesses_land_in_the_same_order_on_every_placement(phase):
+def test_ref_accesses_land_in_the_same_order_on_every_placement(placement, phase):
     results = {}
-    for workers in PLACEMENTS:
-        # Created in both orders, so schedule order cannot be what decides.
-        for adder_first in (False, True):
-            adder = Adder() if adder_first else None
-            doubler = Doubler(phase=phase)
-            adder = adder or Adder()
-            adder.ref.connect_var(doubler.x)
-            with doubler:
-                doubler.run(RunSteps(4), RunConfig(workers=workers))
-                results[(workers, adder_first)] = doubler.x.get()[0]
+    # Created in both orders, so schedule order cannot be what decides.
+    for adder_first in (False, True):
+        adder = Adder() if adder_first else None
+        doubler = Doubler(phase=phase)
+        adder = adder or Adder()
+        adder.ref.connect_var(doubler.x)
+        with doubler:
+            doubler.run(RunSteps(4), placement.run_cfg())
+            results[adder_first] = doubler.x.get()[0]
     # In each phase the owner runs first: pre: x = 2x + 1; post: x = 2(x + 1).
     expected = {"pre": 31.0, "post": 46.0}[phase]
     assert set(results.values()) == {expected}, results
@@ -219,18 +200,17 @@ class ThresholdTunerModel(LoihiProcessModel):
         self.vth_ref.write(self.vth_ref.read() * 1.1)
 
 
-def test_owner_with_delayed_input_and_a_periodic_remote_tuner():
-    finals = set()
-    for workers in PLACEMENTS:
-        source = SourceRingBuffer(data=np.ones((20, 5)))
-        dense = Dense(weights=np.full((10, 20), 0.05))
-        lif = LIF(shape=(10,), du=0.2, dv=0.1, vth=0.3)
-        tuner = ThresholdTuner(shape=(10,), window=5)
-        source.s_out.connect(dense.s_in)
-        dense.a_out.connect(lif.a_in)
-        lif.s_out.connect(tuner.s_in)
-        tuner.vth_ref.connect_var(lif.vth)
-        with lif:
-            lif.run(RunSteps(30), RunConfig(workers=workers, timeout=10))
-            finals.add(round(float(lif.vth.get()[0]), 12))
-    assert finals == {round(0.3 * 1.1 ** 6, 12)}
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_owner_with_delayed_input_and_a_periodic_remote_tuner(placement):
+    source = SourceRingBuffer(data=np.ones((20, 5)))
+    dense = Dense(weights=np.full((10, 20), 0.05))
+    lif = LIF(shape=(10,), du=0.2, dv=0.1, vth=0.3)
+    tuner = ThresholdTuner(shape=(10,), window=5)
+    source.s_out.connect(dense.s_in)
+    dense.a_out.connect(lif.a_in)
+    lif.s_out.connect(tuner.s_in)
+    tuner.vth_ref.connect_var(lif.vth)
+    with lif:
+        lif.run(RunSteps(30), placement.run_cfg(timeout=10))
+        final = round(float(lif.vth.get()[0]), 12)
+    assert final == round(0.3 * 1.1 ** 6, 12)

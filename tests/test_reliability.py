@@ -16,7 +16,7 @@ from lava_lite import (LoihiProcessModel, OutPort, OutPortType, Process, RunConf
                        RunSteps, RunTimeoutError, implements)
 from lava_lite.proc_lib import SinkRingBuffer, SourceRingBuffer
 from lava_lite.runtimes.network import Network
-from process_helpers import gone
+from support import gone
 
 
 class Spinner(Process):

@@ -24,7 +24,7 @@ from lava_lite import ProcessModelError, RunConfig, RunSteps
 from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
 from lava_lite.runtimes.chip.zmq_driver import ZmqChipDriver
 from lava_lite.runtimes.network import Network
-from process_helpers import alive, gone
+from support import alive, gone
 
 EMULATOR = "lava_lite.runtimes.chip.emulator"
 NOBODY = 65534

@@ -1,4 +1,6 @@
-"""Running graphs: reference trace, run control, Var access, fan-in/out, failures, cleanup."""
+"""The runtimes' own mechanics: Var access in one message, run state errors, worker
+processes ended or reported, run stats, waiting against computing, and a float LIF's
+threshold changed by a subclass. (What every placement must compute: test_behaviour.py.)"""
 import os
 import signal
 import time
@@ -6,101 +8,19 @@ import time
 import numpy as np
 import pytest
 
-from lava_lite import (InPort, InPortType, LoihiProcessModel, OutPort, OutPortType, Process,
-                       ProcessModelError, RunConfig, RunContinuous, RunStateError, RunSteps, Var,
-                       VarType, WorkerDiedError, implements, tag)
+from lava_lite import (InPort, InPortType, LoihiProcessModel, Process, ProcessModelError,
+                       RunConfig, RunContinuous, RunStateError, RunSteps, Var, VarType,
+                       WorkerDiedError, implements, tag)
 from lava_lite.proc_lib import LIF, Dense, SinkRingBuffer, SourceRingBuffer
 from lava_lite.proc_lib.lif.models import PyLifFloat
 from lava_lite.runtimes.multiprocess import MultiprocessRuntime
-from reference_network import build, load_trace, recorded
-from process_helpers import alive
-
-PLACEMENTS = [0, 1, 2, "per_process"]
-
-
-class Ramp(Process):
-    """Sends its step counter times ``scale``."""
-
-    def __init__(self, *, shape=(3,), scale=1.0, fail_at=0, name=None):
-        super().__init__(name=name)
-        self.out = OutPort(shape)
-        self.scale = Var((1,), init=scale)
-        self.last = Var(shape, init=0)
-        self.proc_params["fail_at"] = fail_at
-
-
-@implements(proc=Ramp)
-@tag("floating_pt")
-class RampModel(LoihiProcessModel):
-    out = OutPortType(np.float64)
-    scale = VarType(np.float64)
-    last = VarType(np.int64)
-
-    def run_spk(self):
-        if self.time_step == self.proc_params["fail_at"]:
-            raise ZeroDivisionError("ramp exploded on purpose")
-        self.last[:] = self.time_step
-        self.out.send(self.last * self.scale)
+from support import Ramp, alive
 
 
 def sink_of(port, steps):
     sink = SinkRingBuffer(shape=port.shape, buffer=steps)
     port.connect(sink.a_in)
     return sink
-
-
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_float_reference_trace_reproduced(workers):
-    arrays, meta = load_trace("lava010_floating_pt_seed13.npz")
-    source, monitor, _ = build(arrays, meta)
-    with source:
-        source.run(RunSteps(meta["T"]), RunConfig(select_tag="floating_pt", workers=workers))
-        got = recorded(monitor)
-    for key, value in got.items():
-        np.testing.assert_allclose(value, arrays[key], rtol=0, atol=1e-9, err_msg=key)
-
-
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_runs_continue_from_live_state_in_pieces(workers):
-    arrays, meta = load_trace("lava010_floating_pt_seed13.npz")
-    source, monitor, pops = build(arrays, meta)
-    cfg = RunConfig(select_tag="floating_pt", workers=workers)
-    with source:
-        for steps in (7, 1, meta["T"] - 8):
-            source.run(RunSteps(steps), cfg)
-        got = recorded(monitor)
-        np.testing.assert_allclose(pops["a"].v.get(), arrays["a_v"][-1], atol=1e-9)
-    np.testing.assert_allclose(got["b_v"], arrays["b_v"], atol=1e-9)
-
-
-@pytest.mark.parametrize("workers", [0, 2])
-def test_fan_out_copies_and_fan_in_sums_in_fixed_order(workers):
-    one, ten = Ramp(scale=1.0, name="one"), Ramp(scale=10.0, name="ten")
-    sink = SinkRingBuffer(shape=(3,), buffer=4, name="sum")
-    one.out.connect([sink.a_in])
-    sink.a_in.connect_from(ten.out)
-    copy_sink = sink_of(one.out, 4)
-    with sink:
-        sink.run(RunSteps(4), RunConfig(workers=workers))
-        summed, copied = sink.data.get(), copy_sink.data.get()
-    np.testing.assert_array_equal(summed, np.tile(11.0 * np.arange(1, 5), (3, 1)))
-    np.testing.assert_array_equal(copied, np.tile(np.arange(1, 5.0), (3, 1)))
-
-
-@pytest.mark.parametrize("workers", [0, 1, "per_process"])
-def test_get_set_between_runs_keep_dtype_and_change_the_run(workers):
-    ramp = Ramp(scale=2.0)
-    sink = sink_of(ramp.out, 6)
-    with ramp:
-        ramp.run(RunSteps(3), RunConfig(workers=workers))
-        last = ramp.last.get()
-        assert last.dtype == np.int64 and np.array_equal(last, [3, 3, 3])
-        assert ramp.scale.get().dtype == np.float64
-        ramp.scale.set(np.array([-1.0]))
-        assert ramp.scale.get()[0] == -1.0
-        ramp.run(RunSteps(3), RunConfig(workers=workers))
-        row = sink.data.get()[0]
-    np.testing.assert_array_equal(row, [2, 4, 6, -4, -5, -6])
 
 
 def test_var_get_is_one_message_whatever_the_size(monkeypatch):
@@ -126,53 +46,6 @@ def test_var_get_is_one_message_whatever_the_size(monkeypatch):
         big.x.set(value * 2)
         assert sent == ["get", "set"]
         np.testing.assert_array_equal(big.x.get(), np.arange(10_000.0) * 2)
-
-
-@pytest.mark.parametrize("workers", [0, 2])
-def test_continuous_run_pause_and_continue(workers):
-    ramp = Ramp()
-    sink = sink_of(ramp.out, 100_000)
-    ramp.run(RunContinuous(), RunConfig(workers=workers))
-    time.sleep(0.2)
-    with pytest.raises(RunStateError, match="while the graph runs"):
-        ramp.last.get()
-    ramp.pause()
-    paused_at = int(ramp.last.get()[0])
-    assert paused_at > 0
-    recorded_steps = np.count_nonzero(sink.data.get()[0])
-    assert recorded_steps == paused_at  # every Process stopped at the same step
-    ramp.run(RunSteps(5), RunConfig(workers=workers))
-    assert int(ramp.last.get()[0]) == paused_at + 5
-    ramp.stop()
-
-
-@pytest.mark.parametrize("workers", [0, 1])
-def test_non_blocking_run_then_wait(workers):
-    ramp = Ramp()
-    sink = sink_of(ramp.out, 50)
-    with ramp:
-        ramp.run(RunSteps(50, blocking=False), RunConfig(workers=workers))
-        with pytest.raises(RunStateError, match="already running"):
-            ramp.run(RunSteps(1), RunConfig(workers=workers))
-        ramp.wait()
-        assert sink.data.get()[0, -1] == 50
-
-
-@pytest.mark.parametrize("workers", [0, 1, "per_process"])
-def test_model_error_raises_with_process_phase_step_and_traceback(workers):
-    ramp = Ramp(fail_at=4, name="bad_ramp")
-    sink_of(ramp.out, 10)
-    start = time.monotonic()
-    with pytest.raises(ProcessModelError) as caught:
-        ramp.run(RunSteps(10), RunConfig(workers=workers))
-    assert time.monotonic() - start < 5
-    error = caught.value
-    assert (error.process_name, error.model, error.phase, error.time_step) == (
-        "bad_ramp", "RampModel", "run_spk", 4)
-    assert "ramp exploded on purpose" in error.traceback_text
-    assert "ZeroDivisionError" in str(error)
-    with pytest.raises(RunStateError, match="stopped"):
-        ramp.run(RunSteps(1))
 
 
 def test_run_after_stop_and_get_after_stop_are_clear_errors():
@@ -248,18 +121,18 @@ def test_repeated_pause_resume_keeps_every_process_on_the_same_step():
             assert lif.u.get()[0] == pytest.approx(step * (step - 1) / 2)
 
 
-@pytest.mark.parametrize("workers", [0, "per_process"])
-def test_run_stats_show_time_and_traffic(workers):
+@pytest.mark.placements("in_process", "per_process")
+def test_run_stats_show_time_and_traffic(placement):
     ramp = Ramp(name="ramp")
     sink = sink_of(ramp.out, 10)
     with ramp:
-        ramp.run(RunSteps(30), RunConfig(workers=workers))
+        ramp.run(RunSteps(30), placement.run_cfg())
         stats = ramp.run_stats()
     assert stats.steps == 30
     by_name = {p.name: p for p in stats.processes}
     assert set(by_name) == {"ramp", sink.name}
     assert by_name["ramp"].compute_seconds > 0
-    if workers == 0:
+    if placement.workers == 0:
         assert stats.workers == ()
     else:
         sender = by_name["ramp"].worker
@@ -321,21 +194,21 @@ class AdaptiveLIFModel(PyLifFloat):
             self.vth = self.vth + 100.0
 
 
-def _adaptive_run(workers, in_place):
+def _adaptive_run(placement, in_place):
     src = SourceRingBuffer(data=np.ones((2, 1)), name="src")
     lif = AdaptiveLIF(shape=(2,), du=0.0, dv=0.0, vth=0.5, in_place=in_place, name="adaptive")
     sink = sink_of(lif.s_out, 4)
     src.s_out.connect(lif.a_in)
     with src:
-        src.run(RunSteps(4), RunConfig(select_tag="floating_pt", workers=workers))
+        src.run(RunSteps(4), placement.run_cfg(select_tag="floating_pt"))
         return lif.vth.get(), sink.data.get()
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_a_float_lif_sees_its_threshold_change_or_says_how_to_change_it(workers):
+@pytest.mark.placements("in_process", "one_worker")
+def test_a_float_lif_sees_its_threshold_change_or_says_how_to_change_it(placement):
     # Input 1 every step, no decay: v = 1, 2, 3, 4; vth 0.5 at step 1, then 100.5, 200.5, ...
-    vth, spikes = _adaptive_run(workers, in_place=False)
+    vth, spikes = _adaptive_run(placement, in_place=False)
     np.testing.assert_array_equal(vth, [400.5])
     np.testing.assert_array_equal(spikes[0], [1.0, 0.0, 0.0, 0.0])
     with pytest.raises(ProcessModelError, match=r"(?s)'adaptive'.*run_post_mgmt.*read-only"):
-        _adaptive_run(workers, in_place=True)  # would go unseen by the per-neuron copy
+        _adaptive_run(placement, in_place=True)  # would go unseen by the per-neuron copy

@@ -2,9 +2,7 @@
 with Dense (float and fixed point) for random sparse weights, and its refusals."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,14 +11,10 @@ from hypothesis import strategies as st
 
 from lava_lite import CompileError, RunConfig, RunSteps
 from lava_lite.proc_lib import LIF, Dense, Monitor, SinkRingBuffer, SourceRingBuffer, Sparse
+import support
 
 sparse = pytest.importorskip("scipy.sparse")
 
-HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("reference_network",
-                                               HERE / "reference_network.py")
-reference_network = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(reference_network)
 
 
 def _run(process, num_steps, run_cfg):
@@ -92,7 +86,7 @@ def test_sparse_refuses_bad_arguments(kwargs, error, match):
     ("sparse_floating_pt_seed27", 0), ("sparse_graded_floating_pt_seed29", 0),
 ])
 def test_library_sparse_traces(name, workers):
-    path = reference_network.reference_dir() / "library" / f"{name}.npz"
+    path = support.reference_dir() / "library" / f"{name}.npz"
     with np.load(path) as npz:
         data = {k: npz[k] for k in npz.files}
     meta = json.loads(str(data["meta"]))
@@ -122,21 +116,21 @@ def test_library_sparse_traces(name, workers):
     assert got["s_out"].any()
 
 
-@pytest.mark.parametrize("workers", [0, "per_process"])
-def test_reference_network_with_sparse_synapses_bit_for_bit(monkeypatch, workers):
+@pytest.mark.placements("in_process", "per_process")
+def test_reference_network_with_sparse_synapses_bit_for_bit(monkeypatch, placement):
     """The recurrent fixed_pt reference network with every Dense replaced by a Sparse."""
-    monkeypatch.setattr(reference_network, "Dense",
+    monkeypatch.setattr(support, "Dense",
                         lambda weights, **kw: Sparse(weights=sparse.csr_matrix(weights), **kw))
-    arrays, meta = reference_network.load_trace("lava010_fixed_pt_seed12.npz")
+    arrays, meta = support.load_trace(support.fixed_trace(12))
     assert meta["recurrent"]
-    source, monitor, _ = reference_network.build(arrays, meta)
+    source, monitor, _ = support.build(arrays, meta)
+    assert isinstance(source.s_out.out_connections[0].process, Sparse)
     try:
-        _run(source, meta["T"], RunConfig(select_tag="fixed_pt", workers=workers))
-        got = reference_network.recorded(monitor)
+        _run(source, meta["T"], placement.run_cfg(select_tag="fixed_pt"))
+        got = support.recorded(monitor)
     finally:
         source.stop()
-    for key, value in got.items():
-        assert np.array_equal(value.astype(np.int64), arrays[key].astype(np.int64)), key
+    support.assert_bit_for_bit(got, arrays, f"Sparse for Dense, {placement.id}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -225,10 +219,10 @@ def _chain(weights, num_steps=10, **kwargs):
     return source, syn, sink
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_sparse_fixed_requantizes_weights_set_between_runs(workers):
+@pytest.mark.placements("in_process", "one_worker")
+def test_sparse_fixed_requantizes_weights_set_between_runs(placement):
     source, syn, sink = _chain(sparse.csr_matrix([[10, 0, 30], [0, 2, 0]]))
-    run_cfg = RunConfig(select_tag="fixed_pt", workers=workers)
+    run_cfg = placement.run_cfg(select_tag="fixed_pt")
     try:
         _run(source, 4, run_cfg)
         syn.weights.set([-5, 301, 7])  # mixed now: clipped to 255, low bit dropped

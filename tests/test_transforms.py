@@ -12,7 +12,6 @@ from lava_lite.proc_lib import Dense, SinkRingBuffer
 from lava_lite.runtimes.transforms import compile_transform
 from lava_lite.virtual_ports import simplify, transform_shape
 
-PLACEMENTS = [0, 1, "per_process"]
 STEPS = 3
 
 
@@ -50,8 +49,8 @@ def recorded(sink_process):
     return np.moveaxis(sink_process.data.get(), -1, 0)
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_reshape_flatten_transpose_deliver_transformed_values(workers):
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_reshape_flatten_transpose_deliver_transformed_values(placement):
     src = Pattern(shape=(2, 3, 4), name="src")
     sinks = {
         "reshape": sink((4, 6), "reshape"),
@@ -75,7 +74,7 @@ def test_reshape_flatten_transpose_deliver_transformed_values(workers):
     src.s_out.connect(sinks["plain"].a_in)
 
     with src:
-        src.run(RunSteps(STEPS), RunConfig(workers=workers))
+        src.run(RunSteps(STEPS), placement.run_cfg())
         got = {key: recorded(s) for key, s in sinks.items()}
 
     for t in range(1, STEPS + 1):
@@ -94,8 +93,8 @@ def test_reshape_flatten_transpose_deliver_transformed_values(workers):
             np.testing.assert_array_equal(got[key][t - 1], value, err_msg=f"{key} at step {t}")
 
 
-@pytest.mark.parametrize("workers", PLACEMENTS)
-def test_concat_of_ports_feeds_one_process(workers):
+@pytest.mark.placements("in_process", "one_worker", "per_process")
+def test_concat_of_ports_feeds_one_process(placement):
     a = Pattern(shape=(2, 3), offset=0.5, name="a")
     b = Pattern(shape=(1, 3), offset=0.25, name="b")
     rows = sink((3, 3), "rows")
@@ -114,7 +113,7 @@ def test_concat_of_ports_feeds_one_process(workers):
     left, right = sink((2,), "left"), sink((4,), "right")
     a.s_out.flatten().connect(left.a_in.concat_with(right.a_in))
     with a:
-        a.run(RunSteps(STEPS), RunConfig(workers=workers))
+        a.run(RunSteps(STEPS), placement.run_cfg())
         got = {s.name: recorded(s) for s in (rows, cols, product, left, right)}
 
     for t in range(1, STEPS + 1):

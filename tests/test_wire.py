@@ -531,8 +531,8 @@ def test_fuzz_mutated_valid_messages(message):
 
 
 # -- live workers ----------------------------------------------------------------------------
-class Counter(Process):
-    """Sends its step counter times ``scale``."""
+class PacedRamp(Process):
+    """Sends (1, 2, 3) times its step number times ``scale``, sleeping ``delay`` s a step."""
 
     def __init__(self, *, scale=1.0, delay=0.0, name=None):
         super().__init__(name=name)
@@ -542,9 +542,9 @@ class Counter(Process):
         self.proc_params["delay"] = delay
 
 
-@implements(proc=Counter)
+@implements(proc=PacedRamp)
 @tag("floating_pt")
-class CounterModel(LoihiProcessModel):
+class PacedRampModel(LoihiProcessModel):
     out = OutPortType(np.float64)
     last = VarType(np.int64)
 
@@ -561,8 +561,8 @@ def endpoint(runtime, name: str) -> str:
 
 
 def fan_in(delay=0.0, buffer=100_000):
-    one = Counter(scale=1.0, delay=delay, name="one")
-    ten = Counter(scale=10.0, delay=delay, name="ten")
+    one = PacedRamp(scale=1.0, delay=delay, name="one")
+    ten = PacedRamp(scale=10.0, delay=delay, name="ten")
     sink = SinkRingBuffer(shape=(3,), buffer=buffer, name="sum")
     one.out.connect(sink.a_in)
     sink.a_in.connect_from(ten.out)

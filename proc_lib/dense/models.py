@@ -1,4 +1,9 @@
-"""How Dense runs: float CPU model, bit-accurate fixed-point (Loihi) CPU model, chip model."""
+"""How Dense runs: float CPU model, bit-accurate fixed-point (Loihi) CPU model, chip model.
+
+The CPU models of Dense and Sparse share one step (``AbstractPySynapse.run_spk``): the
+activation ``weighted_sum(s_in)`` of this step's input is sent on the delayed ``a_out``. A
+variant (another synaptic rule, a plastic weight) overrides ``weighted_sum``.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -15,23 +20,52 @@ class WeightCost:
 
     @classmethod
     def step_cost(cls, var_sizes: dict[str, int], port_sizes: dict[str, int]) -> float:
+        """One operation per stored weight and per port element.
+
+        Parameters
+        ----------
+        var_sizes, port_sizes : dict
+            Elements of each Var and port of the Process, by name.
+        """
         return float(var_sizes["weights"] + sum(port_sizes.values()))
+
+
+class AbstractPySynapse(WeightCost, LoihiProcessModel):
+    """The step shared by the CPU Dense and Sparse models: receive ``s_in``, send
+    ``weighted_sum`` of it on ``a_out`` (delayed: it arrives one step later)."""
+
+    def run_spk(self) -> None:
+        self.a_out.send(self.weighted_sum(self.s_in.recv()), copy=False)
+
+    def weighted_sum(self, s_in: np.ndarray) -> np.ndarray:
+        """The activation this step's input makes, as a fresh array of ``a_out``'s shape (it
+        is handed over without a copy).
+
+        Parameters
+        ----------
+        s_in : numpy.ndarray
+            What ``s_in`` received this step (read-only): spikes (``num_message_bits`` 0:
+            any non-zero value counts as one) or graded payloads.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define weighted_sum()")
 
 
 @implements(proc=Dense, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyDenseFloat(WeightCost, LoihiProcessModel):
+class PyDenseFloat(AbstractPySynapse):
+    """Float Dense: ``weights @ s_in``, binary input counting every non-zero value as 1."""
+
     s_in = InPortType(np.float64)
     a_out = OutPortType(np.float64, delayed=True)
     weights = VarType(np.float64)
 
-    def run_spk(self) -> None:
-        s_in = self.s_in.recv()
+    def weighted_sum(self, s_in: np.ndarray) -> np.ndarray:
+        """``weights @ s_in`` (binary: of ``s_in != 0``)."""
         if self.proc_params["num_message_bits"] == 0:
             s_in = s_in.astype(bool)  # a spike is any nonzero value (a cast: faster than != 0)
         # np.dot goes straight to BLAS gemv; np.matmul costs ~0.3 us more per call at n=100.
-        self.a_out.send(np.dot(self.weights, s_in), copy=False)  # a fresh array
+        return np.dot(self.weights, s_in)
 
 
 def validate_fixed_synapse(process_name: str, kind: str, model: str, params: dict,
@@ -51,11 +85,12 @@ def validate_fixed_synapse(process_name: str, kind: str, model: str, params: dic
         bad = ~np.isfinite(weights) | (weights != np.round(weights))
         if np.any(bad):
             index = np.unravel_index(int(np.flatnonzero(bad)[0]), weights.shape)
+            lo, hi = fxp.weight_clip_range(fxp.SignMode.MIXED)
             raise CompileError(
                 f"{where}: weights[{', '.join(map(str, index))}] = {weights[index].item()!r} "
-                f"is not an integer; fixed-point weights are 8-bit integer mantissas in "
-                f"[-256, 255] scaled by 2**weight_exp. Convert float weights with "
-                f"lava_lite.fixed_point.float_to_fixed_dense")
+                f"is not an integer; fixed-point weights are {fxp.WEIGHT_BITS}-bit integer "
+                f"mantissas in [{lo}, {hi}] scaled by 2**weight_exp. Convert float weights "
+                f"with lava_lite.fixed_point.float_to_fixed_dense")
     if not params.get("clip_weights", True):
         try:
             fxp.check_weights_fit(weights)
@@ -77,6 +112,14 @@ class FixedSynapse(WeightCost):
     _quantized: np.ndarray | None = None
 
     def quantized(self, weights: np.ndarray) -> np.ndarray:
+        """``weights`` quantized as the chip and Lava do (``fixed_point.quantize_weights``),
+        as int64, made again only when a new array is passed.
+
+        Parameters
+        ----------
+        weights : numpy.ndarray
+            The ``weights`` Var (values as given, integers).
+        """
         if self._quantized_from is not weights:
             params = self.proc_params
             if not params.get("clip_weights", True):
@@ -90,7 +133,7 @@ class FixedSynapse(WeightCost):
 @implements(proc=Dense, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
-class PyDenseFixed(FixedSynapse, LoihiProcessModel):
+class PyDenseFixed(FixedSynapse, AbstractPySynapse):
     """Bit-accurate Loihi Dense (Lava ``PyDenseModelBitAcc``).
 
     Weights are quantized once (and again after each ``weights.set``): sign mode, clip to 8
@@ -105,11 +148,12 @@ class PyDenseFixed(FixedSynapse, LoihiProcessModel):
         validate_fixed_synapse(process_name, "Dense", cls.__name__, params,
                                var_inits["weights"])
 
-    def run_spk(self) -> None:
+    def weighted_sum(self, s_in: np.ndarray) -> np.ndarray:
+        """``fixed_point.dense_step``: the quantized weights times the input, shifted by
+        ``weight_exp``."""
         params = self.proc_params
-        self.a_out.send(fxp.dense_step(self.quantized(self.weights), self.s_in.recv(),
-                                       params["weight_exp"],
-                                       graded=params["num_message_bits"] > 0), copy=False)
+        return fxp.dense_step(self.quantized(self.weights), s_in, params["weight_exp"],
+                              graded=params["num_message_bits"] > 0)
 
 
 def validate_chip_synapse(process_name: str, kind: str, model: str, params: dict) -> None:
@@ -132,7 +176,6 @@ class ChipDense(WeightCost, DeviceProcessModel):
     the neurons it feeds (``RunConfig(target="chip")``; see ``lava_lite.runtimes.chip``).
     Same types and checks as PyDenseFixed, and graded input of at most 24 bits."""
 
-    chip_role = "dense"
     s_in = PyDenseFixed.s_in
     a_out = PyDenseFixed.a_out
     weights = PyDenseFixed.weights

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from lava_lite import InPort, OutPort, Process, Var
+from lava_lite import fixed_point as fxp
 
 
 def synapse_params(name: str, weight_exp, num_weight_bits, num_message_bits,
@@ -15,8 +16,9 @@ def synapse_params(name: str, weight_exp, num_weight_bits, num_message_bits,
             raise TypeError(f"{name}: {key} must be an int, got {value!r}")
     if not isinstance(clip_weights, bool):
         raise TypeError(f"{name}: clip_weights must be True or False, got {clip_weights!r}")
-    if not 0 <= num_message_bits <= 32:
-        raise ValueError(f"{name}: num_message_bits must be in [0, 32], got {num_message_bits}")
+    if not 0 <= num_message_bits <= fxp.MESSAGE_BITS_MAX:
+        raise ValueError(f"{name}: num_message_bits must be in [0, {fxp.MESSAGE_BITS_MAX}], "
+                         f"got {num_message_bits}")
     return dict(weight_exp=int(weight_exp), num_weight_bits=int(num_weight_bits),
                 num_message_bits=int(num_message_bits), clip_weights=clip_weights)
 

@@ -1,14 +1,30 @@
 """Monitor: records Vars and OutPorts where they live, read back in one message per worker."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from lava_lite.errors import RunStateError
 from lava_lite.ports import OutPort
 from lava_lite.probing import ProbingProcess
+from lava_lite.validation import OptionalCount, validated
 from lava_lite.var import Var
+
+
+class ProbeOptions(BaseModel):
+    """What ``Monitor.probe`` takes besides its target: ``num_steps`` (record steps 1..n)
+    and/or ``buffer`` (keep the last n steps)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    num_steps: OptionalCount = None
+    buffer: OptionalCount = None
+
+    @model_validator(mode="after")
+    def _something_to_record(self) -> "ProbeOptions":
+        if self.num_steps is None and self.buffer is None:
+            raise ValueError("give num_steps (the steps to record) or buffer (the number "
+                             "of last steps to keep)")
+        return self
 
 
 class Monitor(ProbingProcess):
@@ -30,17 +46,11 @@ class Monitor(ProbingProcess):
         if not isinstance(target, (Var, OutPort)) or target.process is None:
             raise TypeError(f"{self.name}.probe: target must be a Var or an OutPort of a "
                             f"Process, got {target!r}")
-        if num_steps is None and buffer is None:
-            raise ValueError(f"{self.name}.probe: give num_steps (the steps to record) or "
-                             f"buffer (the number of last steps to keep)")
-        if num_steps is not None:
-            _require_positive_int(f"{self.name}.probe: num_steps", num_steps)
-        if buffer is not None:
-            _require_positive_int(f"{self.name}.probe: buffer", buffer)
+        options = validated(ProbeOptions, f"{self.name}.probe",
+                            dict(num_steps=num_steps, buffer=buffer))
         if self._session is not None or target.process._session is not None:
             raise RunStateError(f"{self.name}.probe: add probes before the first run")
-        self._add_probe(target, num_steps=None if num_steps is None else int(num_steps),
-                        buffer=None if buffer is None else int(buffer))
+        self._add_probe(target, **options.model_dump())
 
     def plot(self, ax=None, target=None, *, neurons=None, title: str | None = None,
              **kwargs):
@@ -157,11 +167,6 @@ class Monitor(ProbingProcess):
             if probe_id in by_id:  # (not if lost with a worker that died: a warning says so)
                 result.setdefault(member.process.name, {})[member.name] = by_id[probe_id]
         return result
-
-
-def _require_positive_int(what: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
 
 
 def _pyplot():

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_lite import (CPU, CompileError, InPortType, LoihiProcessModel, LoihiProtocol,
-                       NeuroCore, OutPortType, VarType, implements, requires, tag)
+from lava_lite import (CPU, CompileError, InPortType, LoihiProtocol, NeuroCore, OutPortType,
+                       VarType, implements, requires, tag)
 from lava_lite.model import DeviceProcessModel
 from lava_lite import fixed_point as fxp
-from lava_lite.proc_lib.dense.models import (FixedSynapse, WeightCost, validate_chip_synapse,
-                                             validate_fixed_synapse)
+from lava_lite.proc_lib.dense.models import (AbstractPySynapse, FixedSynapse, WeightCost,
+                                             validate_chip_synapse, validate_fixed_synapse)
 from lava_lite.proc_lib.sparse.process import Sparse
 
 
@@ -39,7 +39,7 @@ def _scipy_sparse():
     return sparse
 
 
-class _PySparseBase(WeightCost, LoihiProcessModel):
+class _PySparseBase(AbstractPySynapse):
     """CSR matrix-vector product with the Dense semantics (binary: ``s != 0`` counts 1).
 
     The scipy matrix is rebuilt only when a Var is rebound (``set`` between runs)."""
@@ -88,11 +88,11 @@ class PySparseFloat(_PySparseBase):
     def _values(self, weights):
         return np.array(weights, dtype=np.float64)
 
-    def run_spk(self) -> None:
-        s_in = self.s_in.recv()
+    def weighted_sum(self, s_in: np.ndarray) -> np.ndarray:
+        """The CSR matrix times ``s_in`` (binary: times ``s_in != 0``)."""
         if self.proc_params["num_message_bits"] == 0:
             s_in = s_in != 0
-        self.a_out.send(self._csr() @ s_in.astype(np.float64), copy=False)
+        return self._csr() @ s_in.astype(np.float64)
 
 
 @implements(proc=Sparse, protocol=LoihiProtocol)
@@ -113,10 +113,12 @@ class PySparseFixed(FixedSynapse, _PySparseBase):
     def _values(self, weights):
         return self.quantized(weights)
 
-    def run_spk(self) -> None:
+    def weighted_sum(self, s_in: np.ndarray) -> np.ndarray:
+        """``fixed_point.sparse_step``: the quantized CSR matrix times the input, shifted by
+        ``weight_exp``."""
         params = self.proc_params
-        self.a_out.send(fxp.sparse_step(self._csr(), self.s_in.recv(), params["weight_exp"],
-                                        graded=params["num_message_bits"] > 0), copy=False)
+        return fxp.sparse_step(self._csr(), s_in, params["weight_exp"],
+                               graded=params["num_message_bits"] > 0)
 
 
 @implements(proc=Sparse, protocol=LoihiProtocol)
@@ -128,7 +130,6 @@ class ChipSparse(WeightCost, DeviceProcessModel):
     (``RunConfig(target="chip")``; see ``lava_lite.runtimes.chip``). Its structure (indices,
     indptr) is fixed once the run starts; weights may be set."""
 
-    chip_role = "sparse"
     s_in = PySparseFixed.s_in
     a_out = PySparseFixed.a_out
     weights = PySparseFixed.weights

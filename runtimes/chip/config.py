@@ -31,14 +31,26 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from lava_lite import fixed_point as fxp
+
 DEFAULT_NUM_CORES = 128  # Loihi 1 has 128 neurocores per chip
 DEFAULT_NEURONS_PER_CORE = 1024  # ... 1024 compartments each
 # Loihi 1 has 128 KiB of synaptic memory per core: about 64 Ki synapses of 16 bits.
 DEFAULT_SYNAPSES_PER_CORE = 65536
-DEFAULT_MAX_MESSAGE_BITS = 24  # graded spike payloads (as Loihi 2)
+DEFAULT_MAX_MESSAGE_BITS = fxp.GRADED_SPIKE_BITS  # graded spike payloads (as Loihi 2)
 
-#: State and parameters of one compartment, as the chip holds them (int32 each).
-COMPARTMENT_VARS = ("u", "v", "du", "dv", "vth", "bias_mant", "bias_exp")
+#: State and parameters of one compartment, as the chip holds them (int32 arrays), with the
+#: register each lives in: (bits, signed), the widths of ``lava_lite.fixed_point``.
+COMPARTMENT_REGISTERS = {
+    "u": (fxp.STATE_BITS, True),
+    "v": (fxp.STATE_BITS, True),
+    "du": (fxp.DECAY_BITS, False),
+    "dv": (fxp.DECAY_BITS, False),
+    "vth": (fxp.VTH_BITS, False),
+    "bias_mant": (fxp.BIAS_MANT_BITS, True),
+    "bias_exp": (fxp.BIAS_EXP_BITS, False),
+}
+COMPARTMENT_VARS = tuple(COMPARTMENT_REGISTERS)
 
 
 class _Spec(BaseModel):
@@ -51,7 +63,7 @@ class ChipLimits(_Spec):
     num_cores: int = Field(DEFAULT_NUM_CORES, ge=1, le=1 << 20)
     neurons_per_core: int = Field(DEFAULT_NEURONS_PER_CORE, ge=1, le=1 << 24)
     synapses_per_core: int = Field(DEFAULT_SYNAPSES_PER_CORE, ge=1, le=1 << 40)
-    max_message_bits: int = Field(DEFAULT_MAX_MESSAGE_BITS, ge=1, le=32)
+    max_message_bits: int = Field(DEFAULT_MAX_MESSAGE_BITS, ge=1, le=fxp.MESSAGE_BITS_MAX)
 
 
 class CompartmentGroup(_Spec):
@@ -77,8 +89,8 @@ class SynapseGroup(_Spec):
     n_out: int = Field(ge=0)
     n_in: int = Field(ge=0)
     sparse: bool
-    weight_exp: int = Field(ge=-8, le=7)
-    message_bits: int = Field(ge=0, le=32)
+    weight_exp: int = Field(ge=fxp.WEIGHT_EXP_MIN, le=fxp.WEIGHT_EXP_MAX)
+    message_bits: int = Field(ge=0, le=fxp.MESSAGE_BITS_MAX)
 
 
 class SynapseBlock(_Spec):

@@ -12,6 +12,13 @@
 - Inside the chip a LIF's spikes reach synapses, and synapses reach LIF compartments; any
   other edge between two chip Processes is refused. Edges to and from CPU Processes become
   host inputs and outputs, read and written every step.
+
+Which Processes become what is decided by their model's class, through a registry
+(``register_chip_model``): ChipLif is mapped to ``LIF`` compartments, ChipDense and
+ChipSparse to ``DENSE`` and ``SPARSE`` synapse tables. Only the exact registered classes are
+mapped (a subclass may compute other dynamics), and only Processes whose ports and Vars are
+those the kind holds, with types that fit its registers; anything else is refused when the
+run compiles (``partition.check_plan``), naming the Process and the reason.
 """
 from __future__ import annotations
 
@@ -20,28 +27,108 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lava_lite import fixed_point as fxp
-from lava_lite.model import REGISTRY
+from lava_lite.model import REGISTRY, ProcessModel
 from lava_lite.plan import ChannelPlan, ProcessPlan
-from lava_lite.runtimes.chip.config import (COMPARTMENT_VARS, ChipConfig, ChipConfigSpec,
-                                            ChipLimitError, ChipLimits, CompartmentGroup,
-                                            HostInput, HostOutput, Readout, Route,
-                                            SynapseBlock, SynapseGroup, check_config)
+from lava_lite.runtimes.chip.config import (COMPARTMENT_REGISTERS, COMPARTMENT_VARS,
+                                            ChipConfig, ChipConfigSpec, ChipLimitError,
+                                            ChipLimits, CompartmentGroup, HostInput,
+                                            HostOutput, Readout, Route, SynapseBlock,
+                                            SynapseGroup, check_config)
 from lava_lite.runtimes.transforms import compile_transform
+from lava_lite.value_checks import integer_range
 
-LIF, DENSE, SPARSE = "lif", "dense", "sparse"
+
+@dataclass(frozen=True, eq=False)
+class ChipKind:
+    """What the chip builds for the Processes of one kind of model, and what it holds of them.
+
+    Parameters
+    ----------
+    name : str
+        The name of the constant it is in this module ("LIF"), for messages.
+    description : str
+        What the chip builds, for messages ("LIF compartments").
+    in_port, out_port : str
+        The Process's ports: the chip feeds ``in_port`` and reads ``out_port``; a Process
+        with other ports cannot be mapped.
+    registers : dict[str, tuple[int, bool]]
+        The Vars the chip holds, each with its register, ``(bits, signed)``: every one must
+        exist, and a Var the chip does not hold, or declared wider than its register, cannot
+        be mapped.
+    """
+
+    name: str
+    description: str
+    in_port: str
+    out_port: str
+    registers: dict[str, tuple[int, bool]]
+
+
+#: A LIF population as compartments (``fixed_point.lif_step``, bit for bit).
+LIF = ChipKind("LIF", "LIF compartments", "a_in", "s_out", COMPARTMENT_REGISTERS)
+#: A Dense Process as a synapse table (weights quantized as ``fixed_point.quantize_weights``).
+DENSE = ChipKind("DENSE", "dense synapse tables", "s_in", "a_out", {"weights": (32, True)})
+#: A Sparse Process as a synapse table of its stored weights (CSR layout).
+SPARSE = ChipKind("SPARSE", "sparse synapse tables", "s_in", "a_out",
+                  {"weights": (32, True), "indices": (32, True), "indptr": (64, True)})
 SYNAPSES = (DENSE, SPARSE)
-# (input port, output port) of each role
-PORTS = {LIF: ("a_in", "s_out"), DENSE: ("s_in", "a_out"), SPARSE: ("s_in", "a_out")}
+
+# The models the chip runs, by their import path (``module:qualname``, as the plan names a
+# model): one exact class each. A subclass is a model of its own until registered.
+_CHIP_MODELS: dict[str, ChipKind] = {}
+
+
+def register_chip_model(model: type[ProcessModel] | str, kind: ChipKind) -> None:
+    """Declare that the chip runs ``model`` (this exact class, not its subclasses) as
+    ``kind``: its dynamics must be those the chip computes for that kind.
+
+    Parameters
+    ----------
+    model : type[ProcessModel] or str
+        The model class (requiring ``NeuroCore``), or its import path ``"module:qualname"``
+        (so that the library's models are registered without importing them).
+    kind : ChipKind
+        ``LIF``, ``DENSE`` or ``SPARSE``.
+    """
+    if not isinstance(kind, ChipKind):
+        raise TypeError(f"register_chip_model: kind must be a ChipKind (LIF, DENSE or "
+                        f"SPARSE), got {kind!r}")
+    if isinstance(model, str):
+        path = model
+    elif isinstance(model, type) and issubclass(model, ProcessModel):
+        path = model.import_path()
+    else:
+        raise TypeError(f"register_chip_model: model must be a ProcessModel class or its "
+                        f"import path, got {model!r}")
+    _CHIP_MODELS[path] = kind
+
+
+def unregister_chip_model(model: type[ProcessModel] | str) -> None:
+    """Undo ``register_chip_model`` (no error if ``model`` is not registered).
+
+    Parameters
+    ----------
+    model : type[ProcessModel] or str
+        The model class or its import path.
+    """
+    _CHIP_MODELS.pop(model if isinstance(model, str) else model.import_path(), None)
+
+
+for _path, _kind in (("lava_lite.proc_lib.lif.models:ChipLif", LIF),
+                     ("lava_lite.proc_lib.dense.models:ChipDense", DENSE),
+                     ("lava_lite.proc_lib.sparse.models:ChipSparse", SPARSE)):
+    register_chip_model(_path, _kind)
 
 
 @dataclass
 class Mapping:
-    """A configuration and how the host side talks to it: ``inputs`` ((process id, port,
-    external channel ids) per host input), ``outputs`` ((process id, port) per host output),
-    ``readouts`` ((process id, var) per readout), ``cores`` (Process name -> cores used)."""
+    """A configuration and how the host side talks to it: ``kinds`` (process id ->
+    ChipKind), ``inputs`` ((process id, port, external channel ids) per host input),
+    ``outputs`` ((process id, port) per host output), ``readouts`` ((process id, var) per
+    readout), ``cores`` (Process name -> cores used)."""
 
     config: ChipConfig
-    roles: dict[int, str]
+    kinds: dict[int, ChipKind]
     inputs: list[tuple[int, str, list[int]]] = field(default_factory=list)
     outputs: list[tuple[int, str]] = field(default_factory=list)
     readouts: list[tuple[int, str]] = field(default_factory=list)
@@ -52,14 +139,77 @@ class Mapping:
         return len({c for cores in self.cores.values() for c in cores})
 
 
-def chip_role(spec: ProcessPlan) -> str:
-    model = REGISTRY.resolve(spec.model)
-    role = getattr(model, "chip_role", None)
-    if role not in PORTS:
+def chip_kind(spec: ProcessPlan) -> ChipKind:
+    """How the chip holds the Process ``spec``: the kind its model is registered as.
+
+    Parameters
+    ----------
+    spec : ProcessPlan
+        A Process of the plan whose model requires ``NeuroCore``.
+
+    Raises
+    ------
+    ChipLimitError
+        Naming the Process and the reason, if its model is not registered (a subclass of a
+        registered model included), or it has ports or Vars the chip cannot build or hold.
+    """
+    model_name = spec.model.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+    kind = _CHIP_MODELS.get(spec.model)
+    if kind is None:
         raise ChipLimitError(f"Process '{spec.name}': the chip has no mapping for model "
-                             f"{model.__name__} (chip_role {role!r}); chip models are LIF, "
-                             f"Dense and Sparse", spec.name)
-    return role
+                             f"{model_name}{_unregistered_reason(spec.model)}", spec.name)
+    where = f"Process '{spec.name}' (model {model_name}, mapped to {kind.description})"
+    ports = sorted(p.name for p in spec.ports)
+    if ports != sorted((kind.in_port, kind.out_port)):
+        raise ChipLimitError(f"{where}: has ports {ports}; the chip's {kind.description} "
+                             f"have only '{kind.in_port}' and '{kind.out_port}'", spec.name)
+    declared = {v.name: v for v in spec.vars}
+    for name in declared:
+        if name not in kind.registers:
+            raise ChipLimitError(
+                f"{where}: the chip cannot hold Var '{name}': its {kind.description} hold "
+                f"only {', '.join(kind.registers)}. Run this Process on the CPU "
+                f"(exception_proc_model_map), or give the chip a model without it",
+                spec.name)
+    for name, (bits, signed) in kind.registers.items():
+        var = declared.get(name)
+        if var is None:
+            raise ChipLimitError(f"{where}: has no Var '{name}', which the chip's "
+                                 f"{kind.description} need", spec.name)
+        if not _fits(np.dtype(var.dtype), var.precision, bits, signed):
+            held = f"{bits}-bit {'signed' if signed else 'unsigned'} integer"
+            declared_as = f"{np.dtype(var.dtype).name}" + (
+                f" of {var.precision} bits" if var.precision else "")
+            raise ChipLimitError(f"{where}: Var '{name}' is declared {declared_as}; the chip "
+                                 f"holds it as a {held}", spec.name)
+    return kind
+
+
+def _unregistered_reason(path: str) -> str:
+    """Why a model is not mapped, and what to do about it."""
+    model = REGISTRY.resolve(path)
+    mapped = {REGISTRY.resolve(p): kind for p, kind in _CHIP_MODELS.items()}
+    base = next((m for m in model.__mro__[1:] if m in mapped), None)
+    registry = (f"the chip maps only the exact classes registered with "
+                f"lava_lite.runtimes.chip.mapping.register_chip_model "
+                f"({', '.join(m.__name__ for m in mapped)})")
+    if base is None:
+        return (f": {registry}. Register it if the chip computes its dynamics, or run the "
+                f"Process on the CPU (exception_proc_model_map to a CPU model)")
+    return (f": it subclasses {base.__name__}, but {registry}, since a subclass may compute "
+            f"other dynamics. If the chip's {mapped[base].description} compute its dynamics, "
+            f"register it (register_chip_model({model.__name__}, {mapped[base].name})); "
+            f"else run the Process on the CPU (exception_proc_model_map to a CPU model)")
+
+
+def _fits(dtype: np.dtype, precision: int | None, bits: int, signed: bool) -> bool:
+    """True if every value of an integer type (``precision`` bits of ``dtype``) fits a
+    ``bits``-wide register."""
+    if dtype.kind not in "iu":
+        return False
+    _, low, high = integer_range(dtype, precision)
+    reg_low, reg_high = fxp.bit_range(bits, signed)
+    return reg_low <= low and high <= reg_high
 
 
 def _vars(spec: ProcessPlan) -> dict[str, np.ndarray]:
@@ -114,7 +264,7 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
     resource and the limit if it does not fit or cannot be represented."""
     members = sorted(members, key=lambda s: s.id)
     by_id = {s.id: s for s in members}
-    roles = {s.id: chip_role(s) for s in members}
+    roles = {s.id: chip_kind(s) for s in members}
     name = {s.id: s.name for s in members}
     size, row_cost = {}, {}
     for spec in members:
@@ -161,7 +311,7 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
     parts = {"compartments": [], "synapses": [], "blocks": [], "routes": [],
             "host_inputs": [], "host_outputs": [], "readouts": []}
     arrays: dict[str, np.ndarray] = {}
-    mapping = Mapping(config=None, roles=roles)
+    mapping = Mapping(config=None, kinds=roles)
     next_core, start = 0, {}
     slices: dict[int, list[tuple[int, int, int]]] = {}  # LIF -> (core, first, stop) local
     position = 0
@@ -262,7 +412,7 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
 
     for spec in members:
         role = roles[spec.id]
-        in_port, out_port = PORTS[role]
+        in_port, out_port = role.in_port, role.out_port
         external = [c.id for c in channels if c.dst == spec.id and c.dst_port == in_port
                     and c.src not in by_id]
         if external:
@@ -284,7 +434,7 @@ def map_partition(members: list[ProcessPlan], channels, limits: ChipLimits) -> M
     return mapping
 
 
-def members_of(roles: dict[int, str], *wanted: str) -> list[int]:
+def members_of(roles: dict[int, ChipKind], *wanted: ChipKind) -> list[int]:
     return [pid for pid in sorted(roles) if roles[pid] in wanted]
 
 

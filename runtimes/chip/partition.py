@@ -15,17 +15,18 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo,
                       field_validator)
 
 from lava_lite import fixed_point as fxp
+from lava_lite.backends import device
 from lava_lite.errors import CompileError, ProcessModelError
 from lava_lite.model import REGISTRY
 from lava_lite.runtimes.chip.config import ChipError, ChipLimitError, ChipLimits
 from lava_lite.runtimes.chip.keys import client_keys, is_loopback
-from lava_lite.runtimes.chip.mapping import LIF, chip_role, map_partition
+from lava_lite.runtimes.chip.mapping import LIF, map_partition
 from lava_lite.runtimes.chip.zmq_driver import ChipRequestError, ZmqChipDriver
-from lava_lite.runtimes.executor import RuntimeInPort, RuntimeOutPort
+from lava_lite.runtimes.ports import RuntimeInPort, RuntimeOutPort
 from lava_lite.runtimes.partition import Partition, partition_for
 from lava_lite.runtimes.probes import ProbeStore, probe_store
 
@@ -75,28 +76,14 @@ class ChipOptions(BaseModel):
                           synapses_per_core=self.synapses_per_core)
 
 
-def parse_options(raw: dict) -> ChipOptions:
-    try:
-        return ChipOptions.model_validate(raw)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(map(str, error["loc"]))
-        raise ValueError(f"chip_options['{key}']: {error['msg']} (known options: "
-                         f"{sorted(ChipOptions.model_fields)})") from None
-
-
 def chip_members(plan) -> list:
     return [p for p in plan.processes
             if partition_for(REGISTRY.resolve(p.model)) is ChipPartition]
 
 
-def check_plan(plan, device: str = DEVICE) -> None:
-    """Compile-time check (registered with lava_lite.runtime_registry.register_device): map
-    the chip's Processes with the configured limits; refuse what does not fit."""
-    try:
-        options = parse_options(plan.device_options.get(device, {}))
-    except ValueError as exc:
-        raise CompileError(f"RunConfig: {exc}") from None
+def check_plan(plan, options: ChipOptions) -> None:
+    """Compile-time check of the "chip" device: map the chip's Processes with the configured
+    limits; refuse what does not fit."""
     try:
         map_partition(chip_members(plan), plan.channels, options.limits())
     except ChipLimitError as exc:
@@ -115,13 +102,13 @@ class ChipPartition(Partition):
         self.culprit: str | None = None  # the Process the last chip error named
         self.readout_values: list[np.ndarray] = []
         try:
-            options = parse_options(plan.device_options.get(DEVICE, {}))
+            options = device(DEVICE).parse_options(plan.device_options.get(DEVICE, {}))
             self.driver = ZmqChipDriver(options.address, options.limits(), options.timeout,
                                         options.keys)
             self.info = self.driver.open()
             self.mapping = map_partition(specs, plan.channels, self.info.limits)
             self.driver.load(self.mapping.config)
-            self.roles = {s.id: chip_role(s) for s in specs}
+            self.roles = self.mapping.kinds  # how the chip holds each Process
             self._wire(plan, hosted_ids)
         except Exception as exc:
             group = getattr(exc, "group", None)

@@ -1,6 +1,6 @@
 """The main demo: a small spiking network in worker processes, summarised as a raster.
 
-Run it with ``python -m lava_lite.demo`` (or ``make demo``).
+Run it with ``python examples/ei_network.py`` (or ``make demo``).
 """
 from __future__ import annotations
 
