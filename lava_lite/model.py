@@ -72,14 +72,11 @@ class VarPortType(_DeclaredType):
 
 # -- resources, protocols ----------------------------------------------------------------
 class Resource:
-    """Something a model needs to run on (``@requires``).
-
-    ``device``: None for the host; otherwise the name of the device whose runtime partition
-    runs every Process whose model requires this resource (the compiler schedules and places
-    those Processes as one unit, see ``RunConfig(target=...)``).
+    """Something a model needs to run on (``@requires``). A device registered in
+    ``lava_lite.backends`` names the resource its models require: every Process whose model
+    requires it runs in that device's partition (the compiler schedules and places those
+    Processes as one unit, see ``RunConfig(target=...)``).
     """
-
-    device: str | None = None
 
 
 class CPU(Resource):
@@ -87,13 +84,8 @@ class CPU(Resource):
 
 
 class NeuroCore(Resource):
-    """A neuromorphic core on a chip (``lava_lite.runtimes.chip`` runs its models).
-
-    ``max_message_bits``: widest graded spike payload the chip's synapses accept.
-    """
-
-    device = "chip"
-    max_message_bits = 24
+    """A neuromorphic core on a chip (``lava_lite.runtimes.chip`` runs its models; the chip's
+    limits, such as the widest graded spike, are in ``lava_lite.runtimes.chip.config``)."""
 
 
 class LoihiProtocol:

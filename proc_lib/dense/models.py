@@ -158,13 +158,13 @@ class PyDenseFixed(FixedSynapse, AbstractPySynapse):
 
 def validate_chip_synapse(process_name: str, kind: str, model: str, params: dict) -> None:
     """What the chip's synapses cannot carry: graded payloads wider than
-    NeuroCore.max_message_bits."""
+    ``fixed_point.GRADED_SPIKE_BITS``."""
     bits = params.get("num_message_bits", 0)
-    if bits > NeuroCore.max_message_bits:
+    if bits > fxp.GRADED_SPIKE_BITS:
         raise CompileError(f"Process '{process_name}' ({kind}, chip model {model}): "
                            f"num_message_bits = {bits} is out of range for the chip: its "
-                           f"graded spikes carry at most {NeuroCore.max_message_bits} bits "
-                           f"(NeuroCore.max_message_bits); run it on the CPU")
+                           f"graded spikes carry at most {fxp.GRADED_SPIKE_BITS} bits; run it "
+                           f"on the CPU")
 
 
 @implements(proc=Dense, protocol=LoihiProtocol)
