@@ -25,7 +25,8 @@ from lava_lite.compiler import compile_graph
 from lava_lite.proc_lib import LIF, Dense, Monitor, SinkRingBuffer, SourceRingBuffer, Sparse
 from lava_lite.proc_lib.dense.models import PyDenseFixed
 from support import (EMULATOR, FIXED_SEEDS, alive, assert_bit_for_bit, chip, chip_models,
-                     emulators, free_port, gone, parent_of, recorded, reference, refused)
+                     emulators, free_port, gone, parent_of, recorded, reference, reference_dir,
+                     refused)
 
 
 
@@ -410,6 +411,7 @@ def test_chip_killed_during_a_run_is_reported(placement):
 
 def _user_script(tmp_path, workers: int, then: str) -> subprocess.Popen:
     """A user's script running the reference network on the chip (RunContinuous)."""
+    reference_dir()  # skips here (not in the child) where the traces are not found
     script = tmp_path / "user.py"
     script.write_text(textwrap.dedent(f"""
         import sys, time
