@@ -373,34 +373,54 @@ def serve(address: str, limits: ChipLimits, parent_pid: int | None = None,
         context.term()
 
 
-def _handle(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
-    op, body = message.op, message.body
-    if op == "hello" or op == "shutdown":
-        return {"pid": os.getpid(), "limits": chip.limits.model_dump(), "step": chip.step}, {}
-    if op == "load":
-        spec = protocol.parse(ChipConfigSpec, body)
-        chip.load(config_cls(spec, dict(message.arrays)))
-        return {}, {}
-    if op == "unload":
-        chip.unload()
-        return {}, {}
-    if op == "run":
-        run = protocol.parse(protocol.RunBody, body)
-        inputs = [message.arrays.get(f"in{k}") for k in range(len(message.arrays))]
-        if any(a is None for a in inputs):
-            raise ChipStateError("host inputs must be named in0, in1, ...")
-        outputs, readouts = chip.run(inputs, run.num_steps)
-        arrays = {f"out{k}": a for k, a in enumerate(outputs)}
-        arrays.update({f"readout{k}": a for k, a in enumerate(readouts)})
-        return {"step": chip.step}, arrays
-    state = protocol.parse(protocol.StateBody, body)
-    if op == "read":
-        return {}, {"value": chip.read(state.group, state.var)}
+def _hello(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
+    return {"pid": os.getpid(), "limits": chip.limits.model_dump(), "step": chip.step}, {}
+
+
+def _load(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
+    spec = protocol.parse(ChipConfigSpec, message.body)
+    chip.load(config_cls(spec, dict(message.arrays)))
+    return {}, {}
+
+
+def _unload(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
+    chip.unload()
+    return {}, {}
+
+
+def _run(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
+    run = protocol.parse(protocol.RunBody, message.body)
+    inputs = [message.arrays.get(f"in{k}") for k in range(len(message.arrays))]
+    if any(a is None for a in inputs):
+        raise ChipStateError("host inputs must be named in0, in1, ...")
+    outputs, readouts = chip.run(inputs, run.num_steps)
+    arrays = {f"out{k}": a for k, a in enumerate(outputs)}
+    arrays.update({f"readout{k}": a for k, a in enumerate(readouts)})
+    return {"step": chip.step}, arrays
+
+
+def _read(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
+    state = protocol.parse(protocol.StateBody, message.body)
+    return {}, {"value": chip.read(state.group, state.var)}
+
+
+def _write(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
+    state = protocol.parse(protocol.StateBody, message.body)
     value = message.arrays.get("value")
     if value is None:
         raise ChipStateError("write needs an array named 'value'")
     chip.write(state.group, state.var, value)
     return {}, {}
+
+
+# Each request of the chip protocol (``protocol.REQUESTS``) and what serves it: (reply body,
+# reply arrays) from (chip, message, protocol module, ChipConfig class).
+_HANDLERS = {"hello": _hello, "shutdown": _hello, "load": _load, "unload": _unload,
+             "run": _run, "read": _read, "write": _write}
+
+
+def _handle(chip: Chip, message, protocol, config_cls) -> tuple[dict, dict]:
+    return _HANDLERS[message.op](chip, message, protocol, config_cls)
 
 
 def _die_with_parent(parent_pid: int) -> None:
