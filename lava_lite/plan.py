@@ -105,7 +105,7 @@ class ChannelPlan(_Frozen):
 
     ``shape`` is what travels (the sending port's shape). ``transform`` lists the port
     transforms (reshape, transpose, concat placement, ...) the receiver applies, in order, to
-    turn that into data of the receiving port's shape; see ``lava_lite.runtimes.transforms``.
+    turn that into data of the receiving port's shape; see ``lava_lite.port_transforms``.
     """
     id: int
     src: int

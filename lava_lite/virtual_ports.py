@@ -14,7 +14,7 @@ several (concat) and takes its role from the first connection made with it:
 The transforms are recorded on the links as steps (``{"op": name, **fields}``), which the
 compiler composes, per path from a leaf OutPort to a leaf InPort, into
 ``ChannelPlan.transform``; the receiver of the channel applies them
-(``lava_lite.runtimes.transforms``). ``transform_shape`` computes the shape a list of steps
+(``lava_lite.port_transforms``). ``transform_shape`` computes the shape a list of steps
 produces, which the compiler uses to check every channel.
 
 ``PortViews`` is where ``reshape``, ``flatten``, ``transpose`` and ``concat_with`` are defined,
@@ -27,6 +27,7 @@ import numbers
 
 from lava_lite.abstract_port import AbstractPort, as_list, connect_ports, io_kind, require_kind
 from lava_lite.members import normalize_shape
+from lava_lite.port_transforms import step_shape
 
 SOURCE, DESTINATION = "source", "destination"
 
@@ -287,41 +288,6 @@ class ConcatPort(VirtualPort):
         start = self.offsets[index]
         return ({"op": "take", "axis": self.axis, "start": start,
                  "stop": start + self.parents[index].shape[self.axis]},)
-
-
-# -- shapes of transform steps -----------------------------------------------------------
-def step_shape(shape: tuple[int, ...], step: dict) -> tuple[int, ...]:
-    """The shape ``step`` turns data of ``shape`` into; ValueError if it cannot apply."""
-    op = step.get("op")
-    if op == "reshape":
-        new = tuple(step["shape"])
-        if math.prod(new) != math.prod(shape):
-            raise ValueError(f"reshape of {shape} to {new} changes the number of elements")
-        return new
-    if op == "transpose":
-        axes = tuple(step["axes"])
-        if sorted(axes) != list(range(len(shape))):
-            raise ValueError(f"transpose axes {axes} do not fit shape {shape}")
-        return tuple(shape[a] for a in axes)
-    if op == "place":
-        new, axis, start = tuple(step["shape"]), step["axis"], step["start"]
-        if (len(new) != len(shape) or not 0 <= axis < len(shape)
-                or new[:axis] + new[axis + 1:] != shape[:axis] + shape[axis + 1:]
-                or not 0 <= start <= new[axis] - shape[axis]):
-            raise ValueError(f"cannot place {shape} at {start} along axis {axis} of {new}")
-        return new
-    if op == "take":
-        axis, start, stop = step["axis"], step["start"], step["stop"]
-        if not (0 <= axis < len(shape) and 0 <= start <= stop <= shape[axis]):
-            raise ValueError(f"cannot take [{start}:{stop}] along axis {axis} of {shape}")
-        return shape[:axis] + (stop - start,) + shape[axis + 1:]
-    raise ValueError(f"unknown port transform {op!r}")
-
-
-def transform_shape(shape: tuple[int, ...], steps) -> tuple[int, ...]:
-    for step in steps:
-        shape = step_shape(shape, step)
-    return shape
 
 
 def simplify(shape: tuple[int, ...], steps) -> tuple[dict, ...]:

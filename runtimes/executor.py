@@ -18,7 +18,7 @@ from lava_lite.runtimes.partition import partition_for
 from lava_lite.runtimes.ports import RuntimeInPort, RuntimeOutPort
 from lava_lite.runtimes.probes import ProbeStore, probe_store
 from lava_lite.runtimes.step_code import compile_step
-from lava_lite.runtimes.transforms import compile_transform, read_only
+from lava_lite.port_transforms import compile_transform, read_only
 
 PHASES = (("pre_guard", "run_pre_mgmt"), ("lrn_guard", "run_lrn"),
           ("post_guard", "run_post_mgmt"))

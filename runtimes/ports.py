@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_lite.runtimes.transforms import read_only
+from lava_lite.port_transforms import read_only
 
 
 class RuntimeInPort:

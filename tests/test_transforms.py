@@ -9,8 +9,9 @@ from lava_lite import (CompileError, InPort, LoihiProcessModel, OutPort, OutPort
 from lava_lite.compiler import compile_graph
 from lava_lite.plan import Plan
 from lava_lite.proc_lib import Dense, SinkRingBuffer
-from lava_lite.runtimes.transforms import compile_transform
-from lava_lite.virtual_ports import simplify, transform_shape
+from lava_lite.port_transforms import compile_transform
+from lava_lite.port_transforms import transform_shape
+from lava_lite.virtual_ports import simplify
 
 STEPS = 3
 

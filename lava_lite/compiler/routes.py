@@ -11,7 +11,8 @@ from lava_lite.compiler.state import CompileState
 from lava_lite.errors import CompileError
 from lava_lite.plan import ChannelPlan
 from lava_lite.ports import InPort, OutPort
-from lava_lite.virtual_ports import VirtualPort, simplify, transform_shape
+from lava_lite.port_transforms import transform_shape
+from lava_lite.virtual_ports import VirtualPort, simplify
 
 
 def route_channels(state: CompileState) -> None:

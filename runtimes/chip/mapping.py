@@ -34,7 +34,7 @@ from lava_lite.runtimes.chip.config import (COMPARTMENT_REGISTERS, COMPARTMENT_V
                                             ChipLimits, CompartmentGroup, HostInput,
                                             HostOutput, Readout, Route, SynapseBlock,
                                             SynapseGroup, check_config)
-from lava_lite.runtimes.transforms import compile_transform
+from lava_lite.port_transforms import compile_transform
 from lava_lite.value_checks import integer_range
 
 
