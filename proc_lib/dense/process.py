@@ -33,6 +33,21 @@ class Dense(Process):
     8-bit range are clipped (as in Lava) unless ``clip_weights=False``, which refuses them
     when the run is compiled. ``lava_lite.fixed_point.float_to_fixed_dense`` converts float
     weights.
+
+    Parameters
+    ----------
+    weights : array, shape (n_out, n_in)
+        The weight of each input (column) for each output (row).
+    weight_exp : int
+        Fixed point: the weighted sum is shifted by ``weight_exp`` ([-8, 7]).
+    num_weight_bits : int
+        Fixed point: bits of each 8-bit weight mantissa that are kept ([1, 8]).
+    num_message_bits : int
+        0: binary spikes (any non-zero input is a spike); more: graded input ([0, 32]).
+    clip_weights : bool
+        Fixed point: clip weights outside the 8-bit range (as Lava) or refuse them.
+    name : str, optional
+        The Process's name.
     """
 
     def __init__(self, *, weights, weight_exp: int = 0, num_weight_bits: int = 8,

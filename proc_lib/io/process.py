@@ -8,7 +8,15 @@ from lava_lite.members import normalize_shape
 
 
 class SourceRingBuffer(Process):
-    """Replays ``data`` (shape (*shape, T)): column (t-1) mod T is sent at step t."""
+    """Replays ``data`` (shape (*shape, T)): column (t-1) mod T is sent at step t.
+
+    Parameters
+    ----------
+    data : array, shape (*port_shape, num_steps)
+        What to send; ``s_out`` has shape ``port_shape``.
+    name : str, optional
+        The Process's name.
+    """
 
     def __init__(self, *, data, name: str | None = None):
         super().__init__(name=name)
@@ -21,7 +29,17 @@ class SourceRingBuffer(Process):
 
 
 class SinkRingBuffer(Process):
-    """Records its input: at step t into column (t-1) mod ``buffer`` of Var ``data``."""
+    """Records its input: at step t into column (t-1) mod ``buffer`` of Var ``data``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of ``a_in``.
+    buffer : int
+        Steps kept (``data`` has shape ``(*shape, buffer)``).
+    name : str, optional
+        The Process's name.
+    """
 
     def __init__(self, *, shape, buffer: int, name: str | None = None):
         super().__init__(name=name)

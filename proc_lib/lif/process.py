@@ -21,6 +21,23 @@ class LIF(Process):
     Values are kept as given until the run compiles, then checked and cast to the chosen
     model's types: floats for the float model, Loihi integers (refused if not integers)
     for the fixed-point ones.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the population (of ports ``a_in``, ``s_out`` and Vars ``u``, ``v``).
+    u, v : float or array
+        Initial synaptic current and membrane voltage.
+    du, dv : float
+        Decay of ``u`` and ``v`` per step (fixed point: 12-bit, 4096 is 1).
+    bias_mant, bias_exp : float or array, int or array
+        Constant input ``bias_mant * 2**bias_exp`` (float models: ``bias_mant``).
+    vth : float
+        Spiking threshold (fixed point: a mantissa shifted left by 6).
+    strict_overflow : bool
+        Raise instead of wrapping or saturating (fixed point), refuse NaN/inf (any model).
+    name : str, optional
+        The Process's name in plans, errors and Monitor data.
     """
 
     def __init__(self, *, shape, u=0.0, v=0.0, du=0.0, dv=0.0, bias_mant=0.0, bias_exp=0,

@@ -42,6 +42,15 @@ class Monitor(ProbingProcess):
         ``get_data()`` then gives those steps, oldest first. With a buffer, ``num_steps`` is
         optional: left out, every step of the run is recorded; given, recording stops after
         step ``num_steps`` as without a buffer.
+
+        Parameters
+        ----------
+        target : Var or OutPort
+            What to record (an OutPort: the data it sends, as received).
+        num_steps : int, optional
+            Record steps 1..num_steps (needed without ``buffer``).
+        buffer : int, optional
+            Keep only the last ``buffer`` steps recorded.
         """
         if not isinstance(target, (Var, OutPort)) or target.process is None:
             raise TypeError(f"{self.name}.probe: target must be a Var or an OutPort of a "
