@@ -50,7 +50,7 @@ def compile_step(executor) -> tuple[Callable[[], int], str]:
     for k, (unit, gathered, outputs) in enumerate(executor.units):
         lines += _unit_lines(ns, k, unit, gathered, outputs)
     if executor.uses_management:
-        lines.append("    executor._manage(t)")
+        lines.append(f"    {ns.name(executor.management.run, 'manage')}(t)")
     for hosted in executor.var_probing:
         model = ns.name(hosted.model, "model")
         for store, name in hosted.var_probes:
