@@ -25,6 +25,7 @@ import cProfile
 import glob
 import os
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -213,11 +214,14 @@ def workers(n: int, steps: int, config: str) -> None:
     print(f"\n== workers under cProfile (wall clock), n = {n}, config {config}: "
           f"{steps / elapsed:,.0f} steps/s while profiled ({elapsed / steps * 1e6:.1f} us/step); "
           f"us per step over the whole life of each worker ({200 + steps} steps)")
-    for path in sorted(glob.glob(os.path.join(directory, "*.prof"))):
-        pid = int(os.path.basename(path).split(".")[0])
-        worker = pids.get(pid, "?")
-        print(f"-- worker {worker} ({', '.join(hosted.get(worker, []))})")
-        _print_stats(pstats.Stats(path), 200 + steps, 12)
+    try:
+        for path in sorted(glob.glob(os.path.join(directory, "*.prof"))):
+            pid = int(os.path.basename(path).split(".")[0])
+            worker = pids.get(pid, "?")
+            print(f"-- worker {worker} ({', '.join(hosted.get(worker, []))})")
+            _print_stats(pstats.Stats(path), 200 + steps, 12)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def main(argv=None) -> None:
