@@ -108,21 +108,22 @@ class AbstractPort(ProcessMember):
 
     def downstream(self) -> list[tuple["AbstractPort", tuple[dict, ...]]]:
         """(port, transform steps) of each outgoing link, in connection order."""
-        result, seen = [], {}
-        for other in self.out_connections:
-            k = seen[other] = seen.get(other, -1) + 1
-            steps = self._link_steps.get(other, ())
-            result.append((other, steps[k] if k < len(steps) else ()))
-        return result
+        return _with_steps(self.out_connections, lambda other: self._link_steps.get(other, ()))
 
     def upstream(self) -> list[tuple["AbstractPort", tuple[dict, ...]]]:
         """(port, transform steps) of each incoming link, in connection order."""
-        result, seen = [], {}
-        for other in self.in_connections:
-            k = seen[other] = seen.get(other, -1) + 1
-            steps = other._link_steps.get(self, ())
-            result.append((other, steps[k] if k < len(steps) else ()))
-        return result
+        return _with_steps(self.in_connections, lambda other: other._link_steps.get(self, ()))
+
+
+def _with_steps(connections: list, steps_of) -> list:
+    """Each of ``connections`` with the steps of its link: the k-th link to the same port
+    takes the k-th entry of ``steps_of(port)`` (none if there are fewer)."""
+    result, seen = [], {}
+    for other in connections:
+        k = seen[other] = seen.get(other, -1) + 1
+        steps = steps_of(other)
+        result.append((other, steps[k] if k < len(steps) else ()))
+    return result
 
 
 def connect_ports(src: AbstractPort, dst: AbstractPort) -> None:

@@ -11,6 +11,7 @@ graph stopped. Every wait on the lock is bounded.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import warnings
@@ -160,6 +161,7 @@ class Session:
                 self.running = False
                 self._finalizer()  # stops the runtime
 
+    @contextlib.contextmanager
     def _from_any_thread(self, what: str):
         """The session's lock, for a call that may come from another thread than the one
         running the graph: if that thread holds the lock (a blocking run), it is asked to
@@ -171,7 +173,10 @@ class Session:
                 raise RunTimeoutError(f"{what}: the thread running this graph did not let "
                                       f"go within {patience:g} s")
             self.runtime.interrupt()  # (again: a run that was just starting clears it)
-        return _Held(self._lock)
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _guarded(self, call, *args):
         """Run a runtime call; on a failure of the run (not a refused request such as a bad
@@ -292,16 +297,3 @@ class Session:
     @property
     def current_step(self) -> int:
         return self.final_step if self.stopped else self.runtime.current_step
-
-
-class _Held:
-    """A lock already acquired, released when the ``with`` block ends."""
-
-    def __init__(self, lock):
-        self.lock = lock
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.lock.release()

@@ -71,16 +71,8 @@ class Sparse(Process):
     ----------
     weights : scipy.sparse matrix or array, shape (n_out, n_in)
         The stored weights (a dense array: its non-zero entries).
-    weight_exp : int
-        Fixed point: the weighted sum is shifted by ``weight_exp`` ([-8, 7]).
-    num_weight_bits : int
-        Fixed point: bits of each 8-bit weight mantissa that are kept ([1, 8]).
-    num_message_bits : int
-        0: binary spikes (any non-zero input is a spike); more: graded input ([0, 32]).
-    clip_weights : bool
-        Fixed point: clip weights outside the 8-bit range (as Lava) or refuse them.
-    name : str, optional
-        The Process's name.
+    weight_exp, num_weight_bits, num_message_bits, clip_weights, name
+        As for ``Dense``.
     """
 
     def __init__(self, *, weights, weight_exp: int = 0, num_weight_bits: int = 8,
